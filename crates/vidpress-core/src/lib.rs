@@ -1,0 +1,10 @@
+//! Vidpress domain types. Every type here validates on construction, so a value in hand is
+//! always valid; this crate does no IO of any kind.
+
+mod ids;
+mod job;
+mod transcript;
+
+pub use ids::{ChannelId, IdError, VideoId};
+pub use job::{JobKind, UnknownJobKind};
+pub use transcript::{Segment, Transcript, TranscriptError, Word};
