@@ -1,10 +1,14 @@
 //! Vidpress domain types. Every type here validates on construction, so a value in hand is
 //! always valid; this crate does no IO of any kind.
 
+mod draft;
 mod ids;
 mod job;
 mod transcript;
 
+pub use draft::{
+    Chapter, Draft, DraftError, MediaUrl, Paragraph, PullQuote, SLUG_MAX_LEN, Section, Slug, VideoMeta, VideoSource,
+};
 pub use ids::{ChannelId, IdError, VideoId};
 pub use job::{JobKind, UnknownJobKind};
 pub use transcript::{Segment, Transcript, TranscriptError, Word};
