@@ -1,1 +1,27 @@
-//! wip
+//! Vidpress storage: connection pools for SQLite (the default) and PostgreSQL, migrations, the
+//! queries every other crate uses, and the durable job queue. Nothing here knows HTTP or templates.
+//!
+//! One set of SQL serves both databases through sqlx's `Any` driver: times are stored as
+//! milliseconds since the epoch, ids as 64-bit integers, JSON as text.
+
+mod db;
+mod error;
+pub mod queue;
+#[cfg(feature = "test-support")]
+pub mod testing;
+mod users;
+
+pub use db::{Backend, Store, StoreOptions, redact_url};
+pub use error::StoreError;
+pub use queue::{
+    ClaimedJob, Job, JobId, JobState, LeaseStatus, NewJob, QueueStats, Retry, RetryPolicy,
+};
+pub use users::{User, UserId};
+
+/// Milliseconds since the Unix epoch, the time unit of every stored timestamp.
+pub fn now_ms() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
