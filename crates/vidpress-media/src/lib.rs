@@ -1,1 +1,12 @@
-//! Placeholder until this crate's issue lands.
+//! Vidpress media: fetching a video's audio with yt-dlp ([`fetch()`]) and decoding any
+//! container and codec FFmpeg knows into 16 kHz mono `f32` samples ([`decode_audio`],
+//! [`decode_audio_chunks`], [`AudioDecoder`]). This crate knows nothing about Whisper.
+
+pub mod audio;
+pub mod fetch;
+
+pub use audio::{
+    AudioDecoder, AudioError, AudioInfo, SAMPLE_RATE, decode_audio, decode_audio_chunks,
+    probe_audio,
+};
+pub use fetch::{FetchError, FetchOptions, FetchProgress, default_ytdlp, fetch, is_url};

@@ -1,0 +1,461 @@
+//! Fetching a video's audio with yt-dlp as a subprocess: audio only, no playlists, our own
+//! output name, a timeout, progress from its output, and its failures as typed errors.
+
+mod error;
+
+use std::collections::{HashSet, VecDeque};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+pub use error::FetchError;
+
+use crate::audio;
+
+/// How yt-dlp is run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchOptions {
+    /// The yt-dlp program (a path, or a name looked up on `PATH`).
+    pub ytdlp: PathBuf,
+    /// The longest a whole fetch may take; yt-dlp and its children are killed after it.
+    pub timeout: Duration,
+    /// yt-dlp's `--socket-timeout`: how long a connection may stay silent.
+    pub socket_timeout: Duration,
+}
+
+impl Default for FetchOptions {
+    /// [`default_ytdlp`], a one-hour timeout and a 30-second socket timeout.
+    fn default() -> Self {
+        Self {
+            ytdlp: default_ytdlp(),
+            timeout: Duration::from_secs(3600),
+            socket_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The yt-dlp program to use when none is configured: `.venv/bin/yt-dlp` (where
+/// `scripts/python-tools.sh` installs the pinned version) when it exists in the current
+/// directory, else `yt-dlp` from `PATH`.
+pub fn default_ytdlp() -> PathBuf {
+    let venv = Path::new(".venv/bin/yt-dlp");
+    if venv.is_file() {
+        venv.to_path_buf()
+    } else {
+        PathBuf::from("yt-dlp")
+    }
+}
+
+/// Whether `input` is an http(s) URL (to fetch) rather than a local file name.
+pub fn is_url(input: &str) -> bool {
+    url::Url::parse(input.trim())
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+}
+
+/// One progress report from yt-dlp's download.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct FetchProgress {
+    /// Bytes downloaded so far.
+    pub downloaded_bytes: u64,
+    /// The download's size, exact or estimated, when known.
+    pub total_bytes: Option<u64>,
+    /// Percent done (0 to 100), when the size is known.
+    pub percent: Option<f32>,
+    /// yt-dlp's estimate of the time left.
+    pub eta: Option<Duration>,
+    /// Current speed in bytes per second.
+    pub speed: Option<f64>,
+    /// Whether this is the report that the download has finished.
+    pub finished: bool,
+}
+
+/// Marks our lines in yt-dlp's output, so no other line can be mistaken for them.
+const PROGRESS_TAG: &str = "vidpress-progress";
+const FILE_TAG: &str = "vidpress-file";
+
+/// How many lines of yt-dlp's stderr are kept for error messages.
+const STDERR_TAIL: usize = 20;
+
+/// Downloads the audio of the video at `url` into `out_dir` as `file_stem.<ext>` (the
+/// extension is the source's, e.g. `m4a`, `webm`) and returns the file's path.
+///
+/// yt-dlp picks the best audio-only format (or the best combined one when there is none)
+/// and never expands playlists. The download is checked with FFmpeg: a file that is not
+/// media with audio is deleted and reported as [`FetchError::NotMedia`]. On any failure,
+/// timeout or cancellation (dropping the future), yt-dlp and its children are killed and the
+/// files this call created are removed.
+#[tracing::instrument(skip(opts, on_progress), fields(ytdlp = %opts.ytdlp.display()))]
+pub async fn fetch(
+    url: &str,
+    out_dir: &Path,
+    file_stem: &str,
+    opts: &FetchOptions,
+    mut on_progress: impl FnMut(FetchProgress) + Send,
+) -> Result<PathBuf, FetchError> {
+    if !is_url(url) {
+        return Err(FetchError::NotAUrl {
+            url: url.to_string(),
+        });
+    }
+    if !valid_stem(file_stem) {
+        return Err(FetchError::BadFileStem {
+            stem: file_stem.to_string(),
+        });
+    }
+    tokio::fs::create_dir_all(out_dir)
+        .await
+        .map_err(|source| FetchError::Io {
+            path: out_dir.to_path_buf(),
+            source,
+        })?;
+    let mut cleanup = Cleanup::new(out_dir, file_stem);
+
+    let mut command = Command::new(&opts.ytdlp);
+    command
+        .args(ytdlp_args(out_dir, file_stem, opts))
+        .arg("--")
+        .arg(url)
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONIOENCODING", "utf-8")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        // Its own process group, so a timeout or cancellation also reaches the programs
+        // yt-dlp starts (ffmpeg for segmented streams).
+        .process_group(0);
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(source) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Err(FetchError::YtDlpMissing {
+                program: opts.ytdlp.clone(),
+            });
+        }
+        Err(source) => {
+            return Err(FetchError::Spawn {
+                program: opts.ytdlp.clone(),
+                source,
+            });
+        }
+    };
+    let mut group = GroupKiller(
+        child
+            .id()
+            .and_then(|id| rustix::process::Pid::from_raw(id as i32)),
+    );
+
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(FetchError::Io {
+            path: opts.ytdlp.clone(),
+            source: std::io::Error::other("yt-dlp's output pipes are missing"),
+        });
+    };
+    let mut stdout = BufReader::new(stdout).lines();
+    let mut stderr = BufReader::new(stderr).lines();
+    let (mut stdout_open, mut stderr_open) = (true, true);
+    let mut downloaded: Option<PathBuf> = None;
+    let mut errors: Vec<String> = Vec::new();
+    let mut tail: VecDeque<String> = VecDeque::with_capacity(STDERR_TAIL);
+
+    let deadline = tokio::time::sleep(opts.timeout);
+    tokio::pin!(deadline);
+
+    let status: ExitStatus = loop {
+        tokio::select! {
+            line = stdout.next_line(), if stdout_open => match line {
+                Ok(Some(line)) => {
+                    if let Some(rest) = line.strip_prefix(PROGRESS_TAG) {
+                        if let Some(progress) = parse_progress(rest) {
+                            on_progress(progress);
+                        }
+                    } else if let Some(rest) = line.strip_prefix(FILE_TAG) {
+                        downloaded = Some(PathBuf::from(rest.trim_start()));
+                    } else {
+                        tracing::trace!(%line, "yt-dlp");
+                    }
+                }
+                Ok(None) | Err(_) => stdout_open = false,
+            },
+            line = stderr.next_line(), if stderr_open => match line {
+                Ok(Some(line)) => {
+                    if let Some(message) = line.strip_prefix("ERROR:") {
+                        errors.push(message.trim().to_string());
+                    } else if line.starts_with("WARNING:") {
+                        tracing::debug!(%line, "yt-dlp");
+                    }
+                    if tail.len() == STDERR_TAIL {
+                        tail.pop_front();
+                    }
+                    tail.push_back(line);
+                }
+                Ok(None) | Err(_) => stderr_open = false,
+            },
+            status = child.wait(), if !stdout_open && !stderr_open => match status {
+                Ok(status) => break status,
+                Err(source) => return Err(FetchError::Io { path: opts.ytdlp.clone(), source }),
+            },
+            () = &mut deadline => {
+                group.kill();
+                // Reap it so no zombie is left; kill_on_drop covers a child that will not die.
+                let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+                return Err(FetchError::Timeout { url: url.to_string(), timeout: opts.timeout });
+            }
+        }
+    };
+    // yt-dlp has exited; anything left in its group is a stray child.
+    group.kill();
+    group.disarm();
+
+    if !status.success() {
+        let status_text = describe_status(status);
+        let message = errors
+            .last()
+            .cloned()
+            .unwrap_or_else(|| tail.iter().cloned().collect::<Vec<_>>().join("\n"));
+        if status.code() == Some(2) && errors.is_empty() {
+            // Exit status 2 is yt-dlp's "bad option": a bug on our side, not the video's.
+            return Err(FetchError::Failed {
+                url: url.to_string(),
+                status: status_text,
+                message,
+            });
+        }
+        return Err(error::classify(url, &message, &status_text));
+    }
+
+    let path = match downloaded {
+        Some(path) if path.is_file() => path,
+        _ => match cleanup.find_output() {
+            Some(path) => path,
+            None => {
+                return Err(FetchError::Failed {
+                    url: url.to_string(),
+                    status: describe_status(status),
+                    message: "yt-dlp reported success but wrote no file".into(),
+                });
+            }
+        },
+    };
+
+    // yt-dlp saves whatever a direct link points at; make sure it is media with audio.
+    let probe_path = path.clone();
+    let probed = tokio::task::spawn_blocking(move || audio::probe_audio(&probe_path))
+        .await
+        .map_err(|join| FetchError::Io {
+            path: path.clone(),
+            source: std::io::Error::other(format!("probing the download failed: {join}")),
+        })?;
+    match probed {
+        Ok(info) => {
+            tracing::debug!(path = %path.display(), codec = %info.codec, "fetched");
+            cleanup.keep(&path);
+            Ok(path)
+        }
+        Err(reason) => Err(FetchError::NotMedia {
+            url: url.to_string(),
+            reason,
+        }),
+    }
+}
+
+fn ytdlp_args(out_dir: &Path, file_stem: &str, opts: &FetchOptions) -> Vec<OsString> {
+    let mut template = out_dir.as_os_str().to_owned();
+    // `%` starts a field in yt-dlp's output template; the folder may contain one.
+    template = OsString::from(template.to_string_lossy().replace('%', "%%"));
+    template.push(format!("/{file_stem}.%(ext)s"));
+    let socket_timeout = opts.socket_timeout.as_secs_f64().max(0.1);
+    let mut args: Vec<OsString> = [
+        "--ignore-config",
+        "--no-playlist",
+        "--format",
+        "bestaudio/best",
+        "--no-mtime",
+        "--newline",
+        "--progress",
+        "--progress-template",
+        "download:vidpress-progress %(progress.status)s %(progress.downloaded_bytes)s %(progress.total_bytes)s %(progress.total_bytes_estimate)s %(progress.eta)s %(progress.speed)s",
+        "--print",
+        "after_move:vidpress-file %(filepath)s",
+    ]
+    .into_iter()
+    .map(OsString::from)
+    .collect();
+    args.push("--socket-timeout".into());
+    args.push(format!("{socket_timeout}").into());
+    args.push("--output".into());
+    args.push(template);
+    args
+}
+
+/// Parses the fields after [`PROGRESS_TAG`]: status, downloaded, total, estimated total,
+/// ETA and speed, with `NA` for unknown values.
+fn parse_progress(fields: &str) -> Option<FetchProgress> {
+    let mut parts = fields.split_whitespace();
+    let status = parts.next()?;
+    let number = |s: Option<&str>| {
+        s.and_then(|s| s.parse::<f64>().ok())
+            .filter(|v| v.is_finite() && *v >= 0.0)
+    };
+    let downloaded = number(parts.next())?;
+    let total = number(parts.next());
+    let estimate = number(parts.next());
+    let eta = number(parts.next());
+    let speed = number(parts.next());
+    let total_bytes = total.or(estimate).map(|t| t as u64).filter(|t| *t > 0);
+    let downloaded_bytes = downloaded as u64;
+    Some(FetchProgress {
+        downloaded_bytes,
+        total_bytes,
+        percent: total_bytes
+            .map(|t| (downloaded_bytes as f64 / t as f64 * 100.0).min(100.0) as f32),
+        eta: eta.map(Duration::from_secs_f64),
+        speed,
+        finished: status == "finished",
+    })
+}
+
+fn valid_stem(stem: &str) -> bool {
+    !stem.is_empty()
+        && !stem.starts_with('.')
+        && stem.len() <= 200
+        && stem
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn describe_status(status: ExitStatus) -> String {
+    match status.code() {
+        Some(code) => format!("exit status {code}"),
+        None => format!("{status}"),
+    }
+}
+
+/// Kills a process group with SIGKILL when dropped, unless disarmed.
+struct GroupKiller(Option<rustix::process::Pid>);
+
+impl GroupKiller {
+    fn kill(&self) {
+        if let Some(pid) = self.0 {
+            // ESRCH (group already gone) is the usual, harmless outcome.
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+    }
+
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GroupKiller {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Removes the files a fetch created (`stem.*` that were not there before) unless the
+/// fetch succeeded; the one file kept is the result.
+struct Cleanup {
+    dir: PathBuf,
+    prefix: String,
+    before: HashSet<PathBuf>,
+    keep: Option<PathBuf>,
+}
+
+impl Cleanup {
+    fn new(dir: &Path, stem: &str) -> Self {
+        let mut cleanup = Self {
+            dir: dir.to_path_buf(),
+            prefix: format!("{stem}."),
+            before: HashSet::new(),
+            keep: None,
+        };
+        cleanup.before = cleanup.ours().into_iter().collect();
+        cleanup
+    }
+
+    /// Files in the folder named `stem.*`.
+    fn ours(&self) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&self.prefix))
+            .map(|e| e.path())
+            .collect()
+    }
+
+    /// The finished download when yt-dlp did not print its name: `stem.*` without a
+    /// partial-download suffix.
+    fn find_output(&self) -> Option<PathBuf> {
+        self.ours().into_iter().find(|p| {
+            let name = p.to_string_lossy();
+            p.is_file() && !name.ends_with(".part") && !name.ends_with(".ytdl")
+        })
+    }
+
+    fn keep(&mut self, path: &Path) {
+        self.keep = Some(path.to_path_buf());
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for path in self.ours() {
+            if self.before.contains(&path) || self.keep.as_deref() == Some(path.as_path()) {
+                continue;
+            }
+            if let Err(error) = std::fs::remove_file(&path) {
+                tracing::warn!(path = %path.display(), %error, "could not remove a partial download");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_urls() {
+        assert!(is_url("https://www.youtube.com/watch?v=dQw4w9WgXcQ"));
+        assert!(is_url("http://127.0.0.1:8080/a.mp4"));
+        assert!(!is_url("video.mp4"));
+        assert!(!is_url("/tmp/video.mp4"));
+        assert!(!is_url("file:///tmp/video.mp4"));
+        assert!(!is_url("C:\\video.mp4"));
+        assert!(!is_url("ftp://host/video.mp4"));
+    }
+
+    #[test]
+    fn parses_progress_lines() {
+        let p = parse_progress(" downloading 7168 43164 NA 2.5 5171988.8").unwrap();
+        assert_eq!(p.downloaded_bytes, 7168);
+        assert_eq!(p.total_bytes, Some(43164));
+        assert!((p.percent.unwrap() - 16.606).abs() < 0.01);
+        assert_eq!(p.eta, Some(Duration::from_secs_f64(2.5)));
+        assert!(!p.finished);
+        let p = parse_progress(" downloading 1024 NA 50000 NA NA").unwrap();
+        assert_eq!(p.total_bytes, Some(50000));
+        assert_eq!(p.eta, None);
+        let p = parse_progress(" finished 43164 43164 NA NA 3798475.4").unwrap();
+        assert!(p.finished);
+        assert_eq!(p.percent, Some(100.0));
+        assert_eq!(parse_progress(" downloading NA NA NA NA NA"), None);
+        assert_eq!(parse_progress(""), None);
+    }
+
+    #[test]
+    fn validates_file_stems() {
+        assert!(valid_stem("dQw4w9WgXcQ"));
+        assert!(valid_stem("job-42_audio.v1"));
+        assert!(!valid_stem(""));
+        assert!(!valid_stem(".hidden"));
+        assert!(!valid_stem("a/b"));
+        assert!(!valid_stem("%(title)s"));
+    }
+}

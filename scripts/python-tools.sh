@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the pinned Python command-line tools Vidpress runs as subprocesses into `.venv`
+# at the repository root. Idempotent: a package already at its pinned version is left alone.
+#
+# Usage: scripts/python-tools.sh
+# Afterwards `.venv/bin/yt-dlp` exists; vidpress-media uses it by default.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$repo_root/.venv"
+
+# name==version, one per line. Add other pinned tools here.
+packages=(
+  "yt-dlp==2026.10.26"
+)
+
+if [[ ! -x "$venv/bin/python" ]]; then
+  echo "python-tools: creating $venv"
+  python3 -m venv "$venv"
+fi
+
+missing=()
+for spec in "${packages[@]}"; do
+  name="${spec%%==*}"
+  want="${spec##*==}"
+  have="$("$venv/bin/python" -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p' || true)"
+  if [[ "$have" != "$want" ]]; then
+    missing+=("$spec")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "python-tools: installing ${missing[*]}"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${missing[@]}"
+else
+  echo "python-tools: all pinned tools present in $venv"
+fi
+
+"$venv/bin/yt-dlp" --version >/dev/null
