@@ -1,0 +1,275 @@
+//! The Whisper engine: loads a GGML model with whisper-rs and turns 16 kHz mono samples into a
+//! [`Transcript`] with segment and word times, the detected language, and guarded output.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use vidpress_core::{Segment, Transcript, TranscriptError, Word};
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperError,
+    WhisperState,
+};
+
+use crate::ggml::Hparams;
+use crate::guards::{self, GuardConfig, RawSegment};
+
+/// Sample rate the engine expects.
+pub const SAMPLE_RATE: u32 = 16_000;
+
+/// Why loading a model or transcribing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The model file does not exist.
+    #[error("model file {0} does not exist")]
+    ModelMissing(PathBuf),
+    /// whisper.cpp refused the model file.
+    #[error(
+        "whisper.cpp could not load the model {path} (not a valid GGML Whisper model?): {source}"
+    )]
+    Load { path: PathBuf, source: WhisperError },
+    /// There are no samples to transcribe.
+    #[error("there is no audio to transcribe (0 samples)")]
+    NoAudio,
+    /// A language code that Whisper does not know.
+    #[error("`{0}` is not a language Whisper knows (use a code such as `en`, `de`, `fr`)")]
+    UnknownLanguage(String),
+    /// The model is English-only and another language was asked for.
+    #[error("this model only transcribes English; `{0}` needs a multilingual model such as base")]
+    EnglishOnly(String),
+    /// whisper.cpp failed while transcribing.
+    #[error("whisper.cpp failed while transcribing: {0}")]
+    Whisper(#[from] WhisperError),
+    /// Whisper's output had inconsistent times.
+    #[error("Whisper produced an inconsistent transcript: {0}")]
+    Transcript(#[from] TranscriptError),
+}
+
+/// How to decode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TranscribeOptions {
+    /// CPU threads; defaults to the machine's cores.
+    pub threads: usize,
+    /// Beam width; 1 decodes greedily.
+    pub beam_size: usize,
+    /// Language code, or `None` to detect it (English-only models always use `en`).
+    pub language: Option<String>,
+    /// Hallucination and repetition guards.
+    pub guards: GuardConfig,
+}
+
+/// The number of CPU cores this process may use.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+impl Default for TranscribeOptions {
+    fn default() -> Self {
+        Self {
+            threads: default_threads(),
+            beam_size: 1,
+            language: None,
+            guards: GuardConfig::default(),
+        }
+    }
+}
+
+/// A loaded Whisper model. Loading takes a moment; reuse one engine for many files.
+pub struct Engine {
+    ctx: WhisperContext,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("path", &self.path).finish()
+    }
+}
+
+static LOG_HOOKS: Once = Once::new();
+
+impl Engine {
+    /// Loads a whisper.cpp GGML model file.
+    pub fn load(path: &Path) -> Result<Self, EngineError> {
+        // Route whisper.cpp's own logging into `tracing` instead of stderr.
+        LOG_HOOKS.call_once(whisper_rs::install_logging_hooks);
+        if !path.is_file() {
+            return Err(EngineError::ModelMissing(path.to_owned()));
+        }
+        let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
+            .map_err(|source| EngineError::Load {
+                path: path.to_owned(),
+                source,
+            })?;
+        Ok(Self {
+            ctx,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The model file this engine was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The loaded model's dimensions, as whisper.cpp reports them.
+    pub fn hparams(&self) -> Hparams {
+        let c = &self.ctx;
+        Hparams {
+            n_vocab: c.model_n_vocab(),
+            n_audio_ctx: c.model_n_audio_ctx(),
+            n_audio_state: c.model_n_audio_state(),
+            n_audio_head: c.model_n_audio_head(),
+            n_audio_layer: c.model_n_audio_layer(),
+            n_text_ctx: c.model_n_text_ctx(),
+            n_text_state: c.model_n_text_state(),
+            n_text_head: c.model_n_text_head(),
+            n_text_layer: c.model_n_text_layer(),
+            n_mels: c.model_n_mels(),
+        }
+    }
+
+    /// Whether the model can transcribe languages other than English.
+    pub fn is_multilingual(&self) -> bool {
+        self.ctx.is_multilingual()
+    }
+
+    /// Transcribes 16 kHz mono samples in `[-1, 1]`. `progress` receives the percentage done
+    /// (0–100) from whisper.cpp's worker thread.
+    #[tracing::instrument(skip_all, fields(model = %self.path.display(), seconds = samples.len() / SAMPLE_RATE as usize))]
+    pub fn transcribe(
+        &self,
+        samples: &[f32],
+        opts: &TranscribeOptions,
+        mut progress: impl FnMut(u8) + 'static,
+    ) -> Result<Transcript, EngineError> {
+        if samples.is_empty() {
+            return Err(EngineError::NoAudio);
+        }
+        let language = self.language(opts.language.as_deref())?;
+        let strategy = if opts.beam_size > 1 {
+            SamplingStrategy::BeamSearch {
+                beam_size: opts.beam_size as i32,
+                patience: -1.0,
+            }
+        } else {
+            SamplingStrategy::Greedy { best_of: 2 }
+        };
+        let mut params = FullParams::new(strategy);
+        params.set_n_threads(opts.threads.max(1) as i32);
+        params.set_language(Some(language));
+        params.set_translate(false);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_special(false);
+        params.set_print_timestamps(false);
+        params.set_token_timestamps(true);
+        params.set_suppress_nst(true);
+        params.set_temperature(0.0);
+        params.set_temperature_inc(opts.guards.temperature_increment);
+        params.set_entropy_thold(opts.guards.entropy_threshold);
+        params.set_logprob_thold(opts.guards.logprob_threshold);
+        params.set_no_speech_thold(opts.guards.no_speech_threshold);
+        params.set_progress_callback_safe(move |p: i32| progress(p.clamp(0, 100) as u8));
+
+        let mut state = self.ctx.create_state()?;
+        state.full(params, samples)?;
+
+        let detected = whisper_rs::get_lang_str(state.full_lang_id_from_state())
+            .unwrap_or(language)
+            .to_owned();
+        let raw = self.raw_segments(&state)?;
+        let segments = guards::filter(raw, samples, &opts.guards);
+        Ok(Transcript::new(Some(detected), segments)?)
+    }
+
+    fn language<'a>(&self, requested: Option<&'a str>) -> Result<&'a str, EngineError> {
+        match requested {
+            None if self.is_multilingual() => Ok("auto"),
+            None => Ok("en"),
+            Some(code) => {
+                if whisper_rs::get_lang_id(code).is_none() {
+                    return Err(EngineError::UnknownLanguage(code.to_owned()));
+                }
+                if code != "en" && !self.is_multilingual() {
+                    return Err(EngineError::EnglishOnly(code.to_owned()));
+                }
+                Ok(code)
+            }
+        }
+    }
+
+    fn raw_segments(&self, state: &WhisperState) -> Result<Vec<RawSegment>, EngineError> {
+        let eot = self.ctx.token_eot();
+        let mut out = Vec::new();
+        for seg in state.as_iter() {
+            let start_ms = seg.start_timestamp().max(0) as u64 * 10;
+            let end_ms = (seg.end_timestamp().max(0) as u64 * 10).max(start_ms);
+            let text = String::from_utf8_lossy(seg.to_bytes()?).trim().to_owned();
+            let mut words: Vec<Word> = Vec::new();
+            let mut current: Option<(Vec<u8>, u64, u64, Vec<f32>)> = None;
+            let mut logprob_sum = 0f32;
+            let mut n_text_tokens = 0usize;
+            for i in 0..seg.n_tokens() {
+                let Some(tok) = seg.get_token(i) else {
+                    continue;
+                };
+                if tok.token_id() >= eot {
+                    continue; // special and timestamp tokens
+                }
+                let data = tok.token_data();
+                let bytes = tok.to_bytes()?;
+                logprob_sum += data.plog;
+                n_text_tokens += 1;
+                let t0 = (data.t0.max(0) as u64 * 10).clamp(start_ms, end_ms);
+                let t1 = (data.t1.max(0) as u64 * 10).clamp(t0, end_ms);
+                let starts_word = bytes.first() == Some(&b' ') || current.is_none();
+                if starts_word {
+                    if let Some(w) = current.take() {
+                        push_word(&mut words, w);
+                    }
+                    current = Some((bytes.to_vec(), t0, t1, vec![data.p]));
+                } else if let Some((b, _, end, ps)) = current.as_mut() {
+                    b.extend_from_slice(bytes);
+                    *end = t1;
+                    ps.push(data.p);
+                }
+            }
+            if let Some(w) = current.take() {
+                push_word(&mut words, w);
+            }
+            let avg_logprob = if n_text_tokens == 0 {
+                0.0
+            } else {
+                logprob_sum / n_text_tokens as f32
+            };
+            out.push(RawSegment {
+                segment: Segment {
+                    start_ms,
+                    end_ms,
+                    text,
+                    words,
+                },
+                no_speech_prob: seg.no_speech_probability(),
+                avg_logprob,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn push_word(
+    words: &mut Vec<Word>,
+    (bytes, start_ms, end_ms, probs): (Vec<u8>, u64, u64, Vec<f32>),
+) {
+    let text = String::from_utf8_lossy(&bytes).trim().to_owned();
+    if text.is_empty() {
+        return;
+    }
+    let probability = probs.iter().sum::<f32>() / probs.len().max(1) as f32;
+    words.push(Word {
+        text,
+        start_ms,
+        end_ms: end_ms.max(start_ms),
+        probability,
+    });
+}

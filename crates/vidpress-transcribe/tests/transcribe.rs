@@ -1,0 +1,101 @@
+//! The engine with the real Whisper base model on espeak-ng speech in several containers and
+//! codecs (decoded by the real FFmpeg), and on silence and a music-like tone.
+
+mod support;
+
+use vidpress_transcribe::wer::wer;
+use vidpress_transcribe::{Engine, TranscribeOptions};
+
+fn engine() -> Engine {
+    Engine::load(&support::model("base")).unwrap()
+}
+
+#[test]
+fn speech_in_every_container_transcribes_within_15_percent_wer() {
+    let engine = engine();
+    let script = support::script();
+    for file in ["speech.wav", "speech.mp4", "speech.mkv", "speech.webm"] {
+        let samples = support::decode(&support::media(file));
+        assert!(
+            samples.len() > 16_000 * 60,
+            "{file} is shorter than a minute"
+        );
+        let t = engine
+            .transcribe(&samples, &TranscribeOptions::default(), |_| {})
+            .unwrap();
+        let e = wer(&script, &t.text());
+        eprintln!("{file}: WER {e:.3}");
+        assert!(e <= 0.15, "{file}: WER {e:.3}\n{}", t.text());
+        assert_eq!(t.language(), Some("en"), "{file}: language detection");
+        let duration_ms = samples.len() as u64 / 16;
+        let mut last_word_start = 0;
+        for s in t.segments() {
+            assert!(
+                s.end_ms <= duration_ms + 1000,
+                "{file}: segment past the end: {s:?}"
+            );
+            assert!(!s.words.is_empty(), "{file}: segment without words: {s:?}");
+            for w in &s.words {
+                assert!(
+                    w.start_ms >= s.start_ms && w.end_ms <= s.end_ms && w.start_ms <= w.end_ms,
+                    "{file}: {w:?} outside {s:?}"
+                );
+                assert!(
+                    w.start_ms >= last_word_start,
+                    "{file}: words out of order at {w:?}"
+                );
+                assert!((0.0..=1.0).contains(&w.probability));
+                last_word_start = w.start_ms;
+            }
+        }
+    }
+}
+
+#[test]
+fn silence_and_a_music_like_tone_invent_no_sentences() {
+    let engine = engine();
+    for file in ["silence.wav", "tone.wav"] {
+        let samples = support::decode(&support::media(file));
+        assert_eq!(samples.len(), 16_000 * 30, "{file}");
+        let t = engine
+            .transcribe(&samples, &TranscribeOptions::default(), |_| {})
+            .unwrap();
+        assert!(t.segments().is_empty(), "{file}: invented {:?}", t.text());
+    }
+}
+
+#[test]
+fn progress_is_reported_and_bad_requests_fail_clearly() {
+    let engine = engine();
+    let samples = support::decode(&support::media("speech.wav"));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    let opts = TranscribeOptions {
+        threads: 1,
+        ..TranscribeOptions::default()
+    };
+    engine
+        .transcribe(&samples[..16_000 * 40], &opts, move |p| {
+            seen2.lock().unwrap().push(p)
+        })
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    assert!(
+        !seen.is_empty() && seen.windows(2).all(|w| w[0] <= w[1]),
+        "{seen:?}"
+    );
+    assert!(*seen.last().unwrap() >= 50, "{seen:?}");
+
+    let err = engine.transcribe(&[], &opts, |_| {}).unwrap_err();
+    assert!(err.to_string().contains("no audio"), "{err}");
+    let bad = TranscribeOptions {
+        language: Some("klingon".into()),
+        ..opts
+    };
+    let err = engine
+        .transcribe(&samples[..16_000], &bad, |_| {})
+        .unwrap_err();
+    assert!(err.to_string().contains("klingon"), "{err}");
+    let err = Engine::load(std::path::Path::new("/nonexistent/model.bin")).unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/model.bin"), "{err}");
+}

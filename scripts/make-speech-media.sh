@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Generates the transcription test media from tests/fixtures/speech-script.txt with espeak-ng and
+# the ffmpeg CLI, into OUTDIR (default target/test-media). Idempotent: existing files are kept;
+# each file is written under a temporary name and renamed, so concurrent runs are safe.
+#
+#   speech.wav         espeak-ng's own output (22.05 kHz mono PCM), >= 60 s
+#   speech.mp4         H.264 video + AAC audio
+#   speech.mkv         H.264 video + FLAC audio
+#   speech.webm        VP9 video + Opus audio
+#   silence.wav        30 s of digital silence
+#   tone.wav           30 s of a music-like tone (a chord progression with vibrato and tremolo)
+#   speech-10min.wav   the script read repeatedly, 10 minutes (benchmarks)
+#   speech-60min.wav   60 minutes (the memory benchmark)
+#
+# Usage: scripts/make-speech-media.sh [OUTDIR] [--long]   (--long adds the 10/60-minute files)
+set -euo pipefail
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+out="${1:-$repo_root/target/test-media}"
+long="${2:-}"
+script="$repo_root/tests/fixtures/speech-script.txt"
+mkdir -p "$out"
+
+for tool in espeak-ng ffmpeg; do
+  command -v "$tool" >/dev/null || { echo "make-speech-media: $tool is missing (apt-get install $tool)" >&2; exit 1; }
+done
+
+# produce NAME COMMAND... : runs COMMAND with $tmp as the output path, then renames it to NAME.
+produce() {
+  local name="$1"; shift
+  [[ -s "$out/$name" ]] && return 0
+  local tmp="$out/.tmp-$$-$name"
+  tmp_file="$tmp" "$@"
+  mv -f "$tmp" "$out/$name"
+}
+
+ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
+
+produce speech.wav bash -c 'espeak-ng -v en-us -s 165 -f "$0" -w "$tmp_file"' "$script"
+# A short coloured video track so the files are real videos, not audio-only containers.
+dur=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$out/speech.wav")
+video=(-f lavfi -i "testsrc2=size=320x240:rate=15:duration=$dur")
+produce speech.mp4 bash -c 'ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }; ff '"${video[*]@Q}"' -i "$0" -map 0:v -map 1:a -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -b:a 96k -f mp4 "$tmp_file"' "$out/speech.wav"
+produce speech.mkv bash -c 'ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }; ff '"${video[*]@Q}"' -i "$0" -map 0:v -map 1:a -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a flac -f matroska "$tmp_file"' "$out/speech.wav"
+produce speech.webm bash -c 'ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }; ff '"${video[*]@Q}"' -i "$0" -map 0:v -map 1:a -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 200k -c:a libopus -b:a 64k -f webm "$tmp_file"' "$out/speech.wav"
+produce silence.wav bash -c 'ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i "anullsrc=r=16000:cl=mono" -t 30 -f wav "$tmp_file"'
+# Chords (A minor, F, C, G) of three sine voices with vibrato and a 4 Hz tremolo, 7.5 s each.
+produce tone.wav bash -c 'ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i "aevalsrc=exprs='"'"'0.2*(1+0.5*sin(2*PI*4*t))*(sin(2*PI*st(1,if(lt(mod(t,30),7.5),220,if(lt(mod(t,30),15),174.6,if(lt(mod(t,30),22.5),261.6,196))))*t+3*sin(2*PI*5*t))+0.6*sin(2*PI*ld(1)*1.26*t)+0.5*sin(2*PI*ld(1)*1.5*t))'"'"':s=16000:d=30" -f wav "$tmp_file"'
+
+if [[ "$long" == "--long" ]]; then
+  produce speech-10min.wav bash -c 'ffmpeg -nostdin -hide_banner -loglevel error -y -stream_loop -1 -i "$0" -t 600 -ar 16000 -ac 1 -f wav "$tmp_file"' "$out/speech.wav"
+  produce speech-60min.wav bash -c 'ffmpeg -nostdin -hide_banner -loglevel error -y -stream_loop -1 -i "$0" -t 3600 -ar 16000 -ac 1 -f wav "$tmp_file"' "$out/speech.wav"
+fi
+echo "make-speech-media: test media ready in $out"
