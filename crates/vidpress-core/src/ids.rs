@@ -8,7 +8,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
     /// A channel id must be `UC` followed by 22 URL-safe base64 characters.
-    #[error("`{0}` is not a YouTube channel id (expected `UC` followed by 22 letters, digits, `-` or `_`)")]
+    #[error(
+        "`{0}` is not a YouTube channel id (expected `UC` followed by 22 letters, digits, `-` or `_`)"
+    )]
     Channel(String),
     /// A video id must be 11 URL-safe base64 characters.
     #[error("`{0}` is not a YouTube video id (expected 11 letters, digits, `-` or `_`)")]
@@ -16,7 +18,8 @@ pub enum IdError {
 }
 
 fn url_safe(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 macro_rules! id_type {
@@ -98,10 +101,18 @@ mod tests {
     fn channel_ids_are_validated() {
         assert!(ChannelId::parse("UCuAXFkgsw1L7xaCfnd5JJOw").is_ok());
         assert_eq!(
-            ChannelId::parse(" UCuAXFkgsw1L7xaCfnd5JJOw\n").unwrap().as_str(),
+            ChannelId::parse(" UCuAXFkgsw1L7xaCfnd5JJOw\n")
+                .unwrap()
+                .as_str(),
             "UCuAXFkgsw1L7xaCfnd5JJOw"
         );
-        for bad in ["", "UC", "XCuAXFkgsw1L7xaCfnd5JJOw", "UCuAXFkgsw1L7xaCfnd5JJO", "UCuAXFkgsw1L7xaCfnd5JJ/w"] {
+        for bad in [
+            "",
+            "UC",
+            "XCuAXFkgsw1L7xaCfnd5JJOw",
+            "UCuAXFkgsw1L7xaCfnd5JJO",
+            "UCuAXFkgsw1L7xaCfnd5JJ/w",
+        ] {
             assert!(ChannelId::parse(bad).is_err(), "{bad} accepted");
         }
     }

@@ -121,7 +121,11 @@ mod tests {
 
     #[test]
     fn valid_transcripts_build_and_join_text() {
-        let t = Transcript::new(Some("en".into()), vec![seg(0, 900, " Hello"), seg(1000, 2500, "world. ")]).unwrap();
+        let t = Transcript::new(
+            Some("en".into()),
+            vec![seg(0, 900, " Hello"), seg(1000, 2500, "world. ")],
+        )
+        .unwrap();
         assert_eq!(t.text(), "Hello world.");
         assert_eq!(t.duration_ms(), 2500);
     }

@@ -126,7 +126,7 @@ impl Store {
     }
 
     /// Starts a transaction; work created inside it (jobs included) appears only on commit.
-    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+    pub async fn begin(&self) -> Result<crate::Transaction, StoreError> {
         Ok(self.pool.begin().await?)
     }
 
@@ -145,7 +145,10 @@ fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
             "{url} (an in-memory database would vanish; give a file path)"
         )));
     }
-    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Connect {
             url: url.to_owned(),
             source: sqlx::Error::Io(e),
@@ -171,12 +174,18 @@ mod tests {
             redact_url("postgres://bob:secret@db.internal:5432/vidpress"),
             "postgres://bob:***@db.internal:5432/vidpress"
         );
-        assert_eq!(redact_url("sqlite://data/vidpress.db"), "sqlite://data/vidpress.db");
+        assert_eq!(
+            redact_url("sqlite://data/vidpress.db"),
+            "sqlite://data/vidpress.db"
+        );
     }
 
     #[test]
     fn sqlite_urls_create_their_file() {
-        assert_eq!(prepare_sqlite_url("sqlite:x.db").unwrap(), "sqlite://x.db?mode=rwc");
+        assert_eq!(
+            prepare_sqlite_url("sqlite:x.db").unwrap(),
+            "sqlite://x.db?mode=rwc"
+        );
         assert_eq!(
             prepare_sqlite_url("sqlite://x.db?mode=ro").unwrap(),
             "sqlite://x.db?mode=ro"

@@ -18,6 +18,11 @@ pub use queue::{
 };
 pub use users::{User, UserId};
 
+/// A connection callers pass to functions that must run inside their transaction.
+pub use sqlx::AnyConnection;
+/// A transaction opened by [`Store::begin`].
+pub type Transaction = sqlx::Transaction<'static, sqlx::Any>;
+
 /// Milliseconds since the Unix epoch, the time unit of every stored timestamp.
 pub fn now_ms() -> i64 {
     let now = std::time::SystemTime::now()

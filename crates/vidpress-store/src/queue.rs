@@ -319,7 +319,11 @@ impl Store {
     }
 
     /// Extends the lease of a job this worker holds.
-    pub async fn renew(&self, job: &ClaimedJob, lease: Duration) -> Result<LeaseStatus, StoreError> {
+    pub async fn renew(
+        &self,
+        job: &ClaimedJob,
+        lease: Duration,
+    ) -> Result<LeaseStatus, StoreError> {
         let now = now_ms();
         let done = sqlx::query(
             "UPDATE jobs SET lease_expires_at = $1, updated_at = $2 \
@@ -451,11 +455,15 @@ impl Store {
 
     /// Reads one job.
     pub async fn job(&self, id: JobId) -> Result<Job, StoreError> {
-        let row = sqlx::query(concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("job {id}")))?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            job_columns!(),
+            " FROM jobs WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("job {id}")))?;
         job_from_row(&row)
     }
 

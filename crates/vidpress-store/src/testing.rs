@@ -34,7 +34,10 @@ impl TestDb {
         let store = Store::connect(&url, &StoreOptions::default())
             .await
             .expect("open the SQLite test database");
-        store.migrate().await.expect("migrate the SQLite test database");
+        store
+            .migrate()
+            .await
+            .expect("migrate the SQLite test database");
         TestDb {
             store,
             url,
@@ -47,12 +50,14 @@ impl TestDb {
     pub async fn postgres() -> TestDb {
         let admin_url = postgres_admin_url();
         let name = format!("vidpress_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL is needed for this test and did not answer at {admin_url}: {e}. \
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL is needed for this test and did not answer at {admin_url}: {e}. \
                  Run `bash scripts/test.sh` (it starts one) or set VIDPRESS_TEST_POSTGRES_URL."
-            )
-        });
+                )
+            });
         admin
             // The name is ours: a fixed prefix and a UUID.
             .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
@@ -64,7 +69,10 @@ impl TestDb {
         let store = Store::connect(&url, &StoreOptions::default())
             .await
             .expect("connect to the PostgreSQL test database");
-        store.migrate().await.expect("migrate the PostgreSQL test database");
+        store
+            .migrate()
+            .await
+            .expect("migrate the PostgreSQL test database");
         TestDb {
             store,
             url,
@@ -79,7 +87,9 @@ impl Drop for TestDb {
             let (admin_url, name) = (admin_url.clone(), name.clone());
             // Drop runs outside any runtime we may block, so use a short-lived thread of its own.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
                 if let Ok(rt) = rt {
                     rt.block_on(async {
                         if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {

@@ -19,11 +19,13 @@ impl Store {
     /// Returns the user with this email, creating it (without a password) when absent.
     /// The command line acts as this user before the dashboard's sign-up exists.
     pub async fn ensure_user(&self, email: &str) -> Result<User, StoreError> {
-        sqlx::query("INSERT INTO users (email, created_at) VALUES ($1, $2) ON CONFLICT (email) DO NOTHING")
-            .bind(email)
-            .bind(now_ms())
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "INSERT INTO users (email, created_at) VALUES ($1, $2) ON CONFLICT (email) DO NOTHING",
+        )
+        .bind(email)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
         let row = sqlx::query("SELECT id, email FROM users WHERE email = $1")
             .bind(email)
             .fetch_one(self.pool())

@@ -90,7 +90,13 @@ async fn an_expired_lease_is_claimed_again(db: &TestDb) {
         .unwrap()
         .expect("first claim");
     // While the lease is live nobody else gets the job.
-    assert!(db.store.claim("other", &[JobKind::Fetch], LEASE).await.unwrap().is_none());
+    assert!(
+        db.store
+            .claim("other", &[JobKind::Fetch], LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // The dead worker never renews; let its short lease run out.
     tokio::time::sleep(Duration::from_millis(120)).await;
     let taken = db
@@ -103,9 +109,18 @@ async fn an_expired_lease_is_claimed_again(db: &TestDb) {
     assert_eq!(taken.job.attempts, 2);
     assert_eq!(taken.job.lease_owner.as_deref(), Some("rescuer"));
     // The first worker, if it wakes up, finds it has lost the job and cannot finish it.
-    assert_eq!(db.store.renew(&dead, LEASE).await.unwrap(), LeaseStatus::Lost);
-    assert!(matches!(db.store.complete(&dead).await, Err(StoreError::LeaseLost(_))));
-    assert_eq!(db.store.renew(&taken, LEASE).await.unwrap(), LeaseStatus::Held);
+    assert_eq!(
+        db.store.renew(&dead, LEASE).await.unwrap(),
+        LeaseStatus::Lost
+    );
+    assert!(matches!(
+        db.store.complete(&dead).await,
+        Err(StoreError::LeaseLost(_))
+    ));
+    assert_eq!(
+        db.store.renew(&taken, LEASE).await.unwrap(),
+        LeaseStatus::Held
+    );
     db.store.complete(&taken).await.unwrap();
     assert_eq!(db.store.job(id).await.unwrap().state, JobState::Succeeded);
 }
@@ -138,15 +153,29 @@ async fn failures_back_off_then_stay_failed(db: &TestDb) {
         let before = vidpress_store::now_ms();
         let state = db
             .store
-            .fail(&claimed, &format!("boom {attempt}"), Retry::Backoff, &policy)
+            .fail(
+                &claimed,
+                &format!("boom {attempt}"),
+                Retry::Backoff,
+                &policy,
+            )
             .await
             .unwrap();
         let stored = db.store.job(id).await.unwrap();
-        assert_eq!(stored.last_error.as_deref(), Some(format!("boom {attempt}").as_str()));
+        assert_eq!(
+            stored.last_error.as_deref(),
+            Some(format!("boom {attempt}").as_str())
+        );
         if attempt < 4 {
             assert_eq!(state, JobState::Queued);
             // Not claimable before its backoff has passed.
-            assert!(db.store.claim("w", &[JobKind::Fetch], LEASE).await.unwrap().is_none());
+            assert!(
+                db.store
+                    .claim("w", &[JobKind::Fetch], LEASE)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
             delays.push(stored.run_at - before);
             make_due(&db.store, id.0).await;
         } else {
@@ -157,16 +186,35 @@ async fn failures_back_off_then_stay_failed(db: &TestDb) {
     }
     // 2 s, 4 s, 8 s, allowing for the milliseconds between `before` and the update.
     for (delay, expected) in delays.iter().zip([2000, 4000, 8000]) {
-        assert!((expected..expected + 1000).contains(delay), "delays {delays:?}");
+        assert!(
+            (expected..expected + 1000).contains(delay),
+            "delays {delays:?}"
+        );
     }
-    assert!(db.store.claim("w", &[JobKind::Fetch], LEASE).await.unwrap().is_none());
+    assert!(
+        db.store
+            .claim("w", &[JobKind::Fetch], LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // A failure that retrying cannot fix stays failed at once, attempts or not.
     let id = db.store.enqueue(&job(2)).await.unwrap();
-    let claimed = db.store.claim("w", &[JobKind::Fetch], LEASE).await.unwrap().unwrap();
+    let claimed = db
+        .store
+        .claim("w", &[JobKind::Fetch], LEASE)
+        .await
+        .unwrap()
+        .unwrap();
     let state = db
         .store
-        .fail(&claimed, "the file has no audio track", Retry::Never, &policy)
+        .fail(
+            &claimed,
+            "the file has no audio track",
+            Retry::Never,
+            &policy,
+        )
         .await
         .unwrap();
     assert_eq!(state, JobState::Failed);
@@ -177,8 +225,17 @@ async fn rolled_back_enqueue_leaves_no_job(db: &TestDb) {
     let mut tx = db.store.begin().await.unwrap();
     let id = queue::enqueue(&mut tx, &job(1)).await.unwrap();
     tx.rollback().await.unwrap();
-    assert!(matches!(db.store.job(id).await, Err(StoreError::NotFound(_))));
-    assert!(db.store.claim("w", &[JobKind::Fetch], LEASE).await.unwrap().is_none());
+    assert!(matches!(
+        db.store.job(id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        db.store
+            .claim("w", &[JobKind::Fetch], LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(db.store.queue_stats().await.unwrap().queued, 0);
 
     let mut tx = db.store.begin().await.unwrap();
@@ -190,29 +247,65 @@ async fn rolled_back_enqueue_leaves_no_job(db: &TestDb) {
 async fn cancel_stops_queued_and_running_jobs(db: &TestDb) {
     let queued = db.store.enqueue(&job(1)).await.unwrap();
     let running = db.store.enqueue(&job(2)).await.unwrap();
-    let claimed = db.store.claim("w", &[JobKind::Fetch], LEASE).await.unwrap().unwrap();
+    let claimed = db
+        .store
+        .claim("w", &[JobKind::Fetch], LEASE)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(claimed.job.id, queued);
 
     assert!(db.store.cancel(running).await.unwrap());
     assert!(db.store.cancel(queued).await.unwrap());
-    assert_eq!(db.store.renew(&claimed, LEASE).await.unwrap(), LeaseStatus::Lost);
-    assert!(db.store.claim("w", &[JobKind::Fetch], LEASE).await.unwrap().is_none());
-    assert_eq!(db.store.job(running).await.unwrap().state, JobState::Cancelled);
+    assert_eq!(
+        db.store.renew(&claimed, LEASE).await.unwrap(),
+        LeaseStatus::Lost
+    );
+    assert!(
+        db.store
+            .claim("w", &[JobKind::Fetch], LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        db.store.job(running).await.unwrap().state,
+        JobState::Cancelled
+    );
     // Cancelling a finished job changes nothing.
     assert!(!db.store.cancel(running).await.unwrap());
     // A person can put it back.
     assert!(db.store.retry_now(running).await.unwrap());
-    let again = db.store.claim("w", &[JobKind::Fetch], LEASE).await.unwrap().unwrap();
+    let again = db
+        .store
+        .claim("w", &[JobKind::Fetch], LEASE)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((again.job.id, again.job.attempts), (running, 1));
 }
 
 async fn progress_is_stored_on_the_job(db: &TestDb) {
     let id = db.store.enqueue(&job(1)).await.unwrap();
-    let claimed = db.store.claim("w", &[JobKind::Fetch], LEASE).await.unwrap().unwrap();
-    db.store.set_progress(&claimed, 42, "downloading 42%").await.unwrap();
+    let claimed = db
+        .store
+        .claim("w", &[JobKind::Fetch], LEASE)
+        .await
+        .unwrap()
+        .unwrap();
+    db.store
+        .set_progress(&claimed, 42, "downloading 42%")
+        .await
+        .unwrap();
     let stored = db.store.job(id).await.unwrap();
-    assert_eq!((stored.progress, stored.progress_message.as_str()), (42, "downloading 42%"));
-    db.store.set_progress(&claimed, 250, "clamped").await.unwrap();
+    assert_eq!(
+        (stored.progress, stored.progress_message.as_str()),
+        (42, "downloading 42%")
+    );
+    db.store
+        .set_progress(&claimed, 250, "clamped")
+        .await
+        .unwrap();
     assert_eq!(db.store.job(id).await.unwrap().progress, 100);
     db.store.complete(&claimed).await.unwrap();
     assert!(db.store.set_progress(&claimed, 10, "late").await.is_err());
@@ -226,8 +319,17 @@ async fn claim_respects_kinds_and_run_at(db: &TestDb) {
         .enqueue(&NewJob::new(JobKind::Draft, serde_json::json!({})))
         .await
         .unwrap();
-    assert!(db.store.claim("w", &[JobKind::Fetch], LEASE).await.unwrap().is_none());
-    assert_eq!(db.store.next_run_at(&[JobKind::Fetch]).await.unwrap(), Some(later));
+    assert!(
+        db.store
+            .claim("w", &[JobKind::Fetch], LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        db.store.next_run_at(&[JobKind::Fetch]).await.unwrap(),
+        Some(later)
+    );
     let claimed = db
         .store
         .claim("w", &[JobKind::Fetch, JobKind::Draft], LEASE)

@@ -1,1 +1,10 @@
-//! wip
+//! Vidpress's HTTP side: the axum router (health checks now; webhooks, dashboard and JSON API as
+//! they land), its shared state, and the server's startup and graceful shutdown. Only this crate
+//! knows axum; it never touches FFmpeg or Whisper.
+
+mod error;
+mod health;
+mod startup;
+
+pub use error::AppError;
+pub use startup::{AppState, Application, WebConfig, router};

@@ -1,1 +1,9 @@
-//! wip
+//! The job runner: a pool of workers that claim jobs from the durable queue, run the handler
+//! registered for each job's kind, keep the job's lease alive while it runs, and record the
+//! outcome. It knows nothing of HTTP; the pipeline steps register their handlers here.
+
+mod pool;
+mod registry;
+
+pub use pool::{PoolConfig, WorkerPool};
+pub use registry::{HandlerFuture, JobContext, JobError, Registry};

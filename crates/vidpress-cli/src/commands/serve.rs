@@ -1,0 +1,167 @@
+//! `vidpress serve`, `vidpress worker` and `vidpress migrate`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+use vidpress_core::JobKind;
+use vidpress_store::{RetryPolicy, Store, StoreOptions};
+use vidpress_web::{AppState, Application, WebConfig};
+use vidpress_worker::{PoolConfig, Registry, WorkerPool};
+
+use crate::config::Config;
+
+/// Options of `vidpress serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Serve HTTP only; leave the jobs to separate `vidpress worker` processes.
+    #[arg(long)]
+    no_workers: bool,
+}
+
+/// Options of `vidpress worker`.
+#[derive(Debug, clap::Args)]
+pub struct WorkerArgs {
+    /// Most jobs this worker runs at once (overrides `worker_concurrency`).
+    #[arg(long)]
+    concurrency: Option<usize>,
+}
+
+/// Opens the configured database and applies pending migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let scratch = config.data_dir.join("work");
+    std::fs::create_dir_all(&scratch).with_context(|| {
+        format!(
+            "Failed to create the scratch directory {} (setting `data_dir`)",
+            scratch.display()
+        )
+    })?;
+    let store = Store::connect(&config.database_url, &StoreOptions::default()).await?;
+    store.migrate().await.with_context(|| {
+        format!(
+            "Failed to migrate the database at {}",
+            vidpress_store::redact_url(&config.database_url)
+        )
+    })?;
+    Ok(store)
+}
+
+/// The job handlers this build runs.
+pub fn registry(_config: &Config) -> Registry {
+    Registry::new()
+}
+
+fn pool_config(config: &Config, concurrency: usize) -> PoolConfig {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "vidpress".into());
+    PoolConfig {
+        name: format!("{host}-{}", std::process::id()),
+        concurrency,
+        per_kind: HashMap::from([
+            (JobKind::Transcribe, config.transcribe_concurrency),
+            (JobKind::Illustrate, 1),
+        ]),
+        lease: Duration::from_secs(config.job_lease_seconds),
+        retry: RetryPolicy::default(),
+        shutdown_grace: Duration::from_secs(config.shutdown_grace_seconds),
+        ..PoolConfig::default()
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    info!("shutdown requested");
+}
+
+/// Runs the web server and, unless disabled, an embedded worker pool, until a signal.
+pub async fn serve(config: &Config, args: &ServeArgs) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    let web = WebConfig {
+        listen: config.listen,
+    };
+    let app = Application::build(
+        &web,
+        AppState {
+            store: store.clone(),
+        },
+    )
+    .await
+    .with_context(|| format!("Failed to listen on {} (setting `listen`)", config.listen))?;
+    info!(address = %app.local_addr()?, database = %vidpress_store::redact_url(&config.database_url), "vidpress is serving");
+
+    let stop = CancellationToken::new();
+    let workers = (!args.no_workers).then(|| {
+        let pool = WorkerPool::new(
+            store.clone(),
+            registry(config),
+            pool_config(config, config.worker_concurrency),
+        );
+        let stop = stop.clone();
+        tokio::spawn(async move { pool.run(stop).await })
+    });
+    let web_stop = stop.clone();
+    let server = app.run_until_stopped(async move { web_stop.cancelled().await });
+    let signal = stop.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        signal.cancel();
+    });
+    server.await.context("the web server failed")?;
+    stop.cancel();
+    if let Some(workers) = workers {
+        workers.await.context("the worker pool failed")?;
+    }
+    store.close().await;
+    info!("stopped cleanly");
+    Ok(())
+}
+
+/// Runs a worker pool until a signal.
+pub async fn worker(config: &Config, args: &WorkerArgs) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    let concurrency = args.concurrency.unwrap_or(config.worker_concurrency).max(1);
+    let pool = WorkerPool::new(
+        store.clone(),
+        registry(config),
+        pool_config(config, concurrency),
+    );
+    let stop = CancellationToken::new();
+    let signal = stop.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        signal.cancel();
+    });
+    pool.run(stop).await;
+    store.close().await;
+    info!("stopped cleanly");
+    Ok(())
+}
+
+/// Applies migrations and exits.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    open_store(config).await?;
+    println!(
+        "database at {} is up to date",
+        vidpress_store::redact_url(&config.database_url)
+    );
+    Ok(())
+}

@@ -1,0 +1,267 @@
+//! Configuration: built-in defaults, overridden by a TOML file, overridden by `VIDPRESS_…`
+//! environment variables. Every value is parsed here, so a bad one stops startup with a message
+//! naming the key, where it came from, and what is wrong.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Display;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{Context, bail};
+
+/// The file read when `--config` is not given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "vidpress.toml";
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("expected `text` or `json`, got `{other}`")),
+        }
+    }
+}
+
+/// Every setting, with defaults applied.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address the web server listens on.
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` (default: under `data_dir`) or `postgres://USER@HOST/DB`.
+    pub database_url: String,
+    /// Where the SQLite database and scratch media live.
+    pub data_dir: PathBuf,
+    /// Where Whisper (and later image) model files live.
+    pub models_dir: PathBuf,
+    /// Most jobs one worker process runs at once.
+    pub worker_concurrency: usize,
+    /// Most transcription jobs one worker process runs at once.
+    pub transcribe_concurrency: usize,
+    /// Seconds a claimed job stays leased without renewal.
+    pub job_lease_seconds: u64,
+    /// Seconds shutdown waits for running jobs before handing them back.
+    pub shutdown_grace_seconds: u64,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+}
+
+/// One place values come from: a parsed TOML file and the environment.
+struct Sources {
+    file: Option<(PathBuf, toml::Table)>,
+    env: HashMap<String, String>,
+    asked: BTreeSet<&'static str>,
+}
+
+impl Sources {
+    /// The value of `key`: from `VIDPRESS_<KEY>` if set, else from the file, else `None`.
+    fn get<T>(&mut self, key: &'static str) -> anyhow::Result<Option<T>>
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        self.asked.insert(key);
+        let var = format!("VIDPRESS_{}", key.to_ascii_uppercase());
+        let (raw, origin) = if let Some(v) = self.env.get(&var) {
+            (v.clone(), format!("environment variable {var}"))
+        } else if let Some(v) = self
+            .file
+            .as_ref()
+            .and_then(|(path, t)| t.get(key).map(|v| (path, v)))
+        {
+            let raw = match v.1 {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => {
+                    v.1.to_string()
+                }
+                other => bail!(
+                    "invalid configuration: `{key}` in {} must be a string or number, not {}",
+                    v.0.display(),
+                    other.type_str()
+                ),
+            };
+            (raw, format!("{}", v.0.display()))
+        } else {
+            return Ok(None);
+        };
+        raw.trim().parse::<T>().map(Some).map_err(|e| {
+            anyhow::anyhow!("invalid configuration: `{key}` = {raw:?} (from {origin}): {e}")
+        })
+    }
+
+    fn reject_unknown_file_keys(&self) -> anyhow::Result<()> {
+        if let Some((path, table)) = &self.file {
+            let unknown: Vec<&String> = table
+                .keys()
+                .filter(|k| !self.asked.contains(k.as_str()))
+                .collect();
+            if !unknown.is_empty() {
+                let known: Vec<&str> = self.asked.iter().copied().collect();
+                bail!(
+                    "invalid configuration: unknown key(s) {unknown:?} in {} (known keys: {})",
+                    path.display(),
+                    known.join(", ")
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A count that must be at least one.
+#[derive(Debug, Clone, Copy)]
+struct Positive(usize);
+
+impl FromStr for Positive {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.parse::<usize>() {
+            Ok(0) => Err("must be at least 1".into()),
+            Ok(n) => Ok(Positive(n)),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+impl Config {
+    /// Loads the configuration from `file` (or `vidpress.toml` when present) and the process
+    /// environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        Self::load_from(file, std::env::vars().collect())
+    }
+
+    /// Loads the configuration from a file and an explicit environment.
+    pub fn load_from(file: Option<&Path>, env: HashMap<String, String>) -> anyhow::Result<Config> {
+        let path = match file {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
+        };
+        let file = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).with_context(|| {
+                    format!("Failed to read the configuration file {}", path.display())
+                })?;
+                let table: toml::Table = text
+                    .parse()
+                    .with_context(|| format!("invalid configuration file {}", path.display()))?;
+                Some((path, table))
+            }
+            None => None,
+        };
+        let mut src = Sources {
+            file,
+            env,
+            asked: BTreeSet::new(),
+        };
+        let data_dir: PathBuf = src
+            .get("data_dir")?
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let default_db = format!("sqlite://{}", data_dir.join("vidpress.db").display());
+        let config = Config {
+            listen: src
+                .get("listen")?
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            database_url: src.get("database_url")?.unwrap_or(default_db),
+            models_dir: src
+                .get("models_dir")?
+                .unwrap_or_else(|| PathBuf::from("models")),
+            worker_concurrency: src
+                .get::<Positive>("worker_concurrency")?
+                .map_or(4, |p| p.0),
+            transcribe_concurrency: src
+                .get::<Positive>("transcribe_concurrency")?
+                .map_or(1, |p| p.0),
+            job_lease_seconds: src
+                .get::<Positive>("job_lease_seconds")?
+                .map_or(60, |p| p.0 as u64),
+            shutdown_grace_seconds: src.get("shutdown_grace_seconds")?.unwrap_or(30),
+            log_format: src.get("log_format")?.unwrap_or(LogFormat::Text),
+            data_dir,
+        };
+        if !(config.database_url.starts_with("sqlite:")
+            || config.database_url.starts_with("postgres"))
+        {
+            bail!(
+                "invalid configuration: `database_url` must start with sqlite:// or postgres://, got {:?}",
+                vidpress_store::redact_url(&config.database_url)
+            );
+        }
+        src.reject_unknown_file_keys()?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_apply_without_file_or_env() {
+        let c = Config::load_from(None, env(&[])).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://data/vidpress.db");
+        assert_eq!(c.worker_concurrency, 4);
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("v.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\nworker_concurrency = 8\ndata_dir = \"/srv/v\"\n",
+        )
+        .unwrap();
+        let c =
+            Config::load_from(Some(&file), env(&[("VIDPRESS_LISTEN", "127.0.0.1:7000")])).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:7000");
+        assert_eq!(c.worker_concurrency, 8);
+        assert_eq!(c.database_url, "sqlite:///srv/v/vidpress.db");
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_source() {
+        let err = Config::load_from(None, env(&[("VIDPRESS_LISTEN", "localhost")])).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("`listen`") && msg.contains("VIDPRESS_LISTEN"),
+            "{msg}"
+        );
+
+        let err =
+            Config::load_from(None, env(&[("VIDPRESS_WORKER_CONCURRENCY", "0")])).unwrap_err();
+        assert!(err.to_string().contains("must be at least 1"), "{err}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("v.toml");
+        std::fs::write(&file, "lisen = \"0.0.0.0:9000\"\n").unwrap();
+        let err = Config::load_from(Some(&file), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("lisen") && err.contains("listen"), "{err}");
+
+        let err = Config::load_from(
+            None,
+            env(&[("VIDPRESS_DATABASE_URL", "mysql://root:pw@h/db")]),
+        )
+        .unwrap_err();
+        assert!(!err.to_string().contains("pw@"), "{err}");
+    }
+}

@@ -1,0 +1,247 @@
+//! The worker pool against real databases: outcomes are recorded, per-kind limits hold,
+//! cancellation stops a running handler, and shutdown hands unfinished jobs back.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use vidpress_core::JobKind;
+use vidpress_store::testing::TestDb;
+use vidpress_store::{JobState, NewJob, RetryPolicy};
+use vidpress_worker::{JobError, PoolConfig, Registry, WorkerPool};
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() { super::$name(&vidpress_store::testing::TestDb::sqlite().await).await; })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() { super::$name(&vidpress_store::testing::TestDb::postgres().await).await; })*
+        }
+    };
+}
+
+both_backends!(
+    outcomes_are_recorded,
+    per_kind_limits_hold_while_other_kinds_run_alongside,
+    cancelling_stops_a_running_job,
+    shutdown_hands_unfinished_jobs_back,
+);
+
+fn config() -> PoolConfig {
+    PoolConfig {
+        name: "test".into(),
+        concurrency: 8,
+        lease: Duration::from_secs(30),
+        renew_every: Duration::from_millis(100),
+        poll_interval: Duration::from_millis(50),
+        retry: RetryPolicy {
+            base: Duration::from_secs(600),
+            max: Duration::from_secs(600),
+        },
+        shutdown_grace: Duration::from_millis(300),
+        ..PoolConfig::default()
+    }
+}
+
+fn job(kind: JobKind, n: u64) -> NewJob {
+    NewJob::new(kind, serde_json::json!({ "n": n }))
+}
+
+async fn outcomes_are_recorded(db: &TestDb) {
+    let mut registry = Registry::new();
+    registry.register(JobKind::Fetch, |ctx| async move {
+        ctx.progress(50, "half way").await?;
+        match ctx.job().payload["n"].as_u64() {
+            Some(0) => Ok(()),
+            Some(1) => Err(JobError::Retryable("network down".into())),
+            Some(2) => Err(JobError::Permanent("the file has no audio track".into())),
+            _ => panic!("handler bug"),
+        }
+    });
+    let ids: Vec<_> = futures_ids(db, JobKind::Fetch, 4).await;
+    let pool = WorkerPool::new(db.store.clone(), registry, config());
+    assert_eq!(pool.run_until_idle().await, 4);
+
+    let ok = db.store.job(ids[0]).await.unwrap();
+    assert_eq!((ok.state, ok.progress), (JobState::Succeeded, 100));
+    let retry = db.store.job(ids[1]).await.unwrap();
+    assert_eq!(
+        retry.state,
+        JobState::Queued,
+        "retryable failures go back to the queue"
+    );
+    assert_eq!(retry.last_error.as_deref(), Some("network down"));
+    assert!(
+        retry.run_at > vidpress_store::now_ms() + 500_000,
+        "after the backoff"
+    );
+    let bad = db.store.job(ids[2]).await.unwrap();
+    assert_eq!(bad.state, JobState::Failed);
+    assert_eq!(
+        bad.last_error.as_deref(),
+        Some("the file has no audio track")
+    );
+    let panicked = db.store.job(ids[3]).await.unwrap();
+    assert_eq!(panicked.state, JobState::Queued);
+    assert!(panicked.last_error.unwrap().contains("panicked"));
+}
+
+async fn futures_ids(db: &TestDb, kind: JobKind, n: u64) -> Vec<vidpress_store::JobId> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        ids.push(db.store.enqueue(&job(kind, i)).await.unwrap());
+    }
+    ids
+}
+
+#[derive(Default)]
+struct Gauge {
+    now: AtomicUsize,
+    max: AtomicUsize,
+}
+
+impl Gauge {
+    async fn hold(&self) {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(now, Ordering::SeqCst);
+        // Long enough that every job that could run alongside has been claimed.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        self.now.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn per_kind_limits_hold_while_other_kinds_run_alongside(db: &TestDb) {
+    let transcribe = Arc::new(Gauge::default());
+    let fetch = Arc::new(Gauge::default());
+    let mut registry = Registry::new();
+    let g = transcribe.clone();
+    registry.register(JobKind::Transcribe, move |_| {
+        let g = g.clone();
+        async move {
+            g.hold().await;
+            Ok(())
+        }
+    });
+    let g = fetch.clone();
+    registry.register(JobKind::Fetch, move |_| {
+        let g = g.clone();
+        async move {
+            g.hold().await;
+            Ok(())
+        }
+    });
+    futures_ids(db, JobKind::Transcribe, 3).await;
+    futures_ids(db, JobKind::Fetch, 4).await;
+    let pool = WorkerPool::new(db.store.clone(), registry, config());
+    assert_eq!(pool.run_until_idle().await, 7);
+    assert_eq!(
+        transcribe.max.load(Ordering::SeqCst),
+        1,
+        "transcription is limited to one at a time"
+    );
+    assert!(
+        fetch.max.load(Ordering::SeqCst) > 1,
+        "fetch jobs run alongside"
+    );
+    assert_eq!(db.store.queue_stats().await.unwrap().succeeded, 7);
+}
+
+async fn cancelling_stops_a_running_job(db: &TestDb) {
+    let (started_tx, mut started) = mpsc::unbounded_channel();
+    let (stopped_tx, mut stopped) = mpsc::unbounded_channel::<()>();
+    let mut registry = Registry::new();
+    registry.register(JobKind::Transcribe, move |ctx| {
+        let started_tx = started_tx.clone();
+        let stopped_tx = stopped_tx.clone();
+        async move {
+            // Dropped when the pool abandons the handler: that is how we see it stop.
+            let _guard = DropSignal(stopped_tx);
+            started_tx.send(ctx.job().id).unwrap();
+            std::future::pending::<()>().await;
+            Ok(())
+        }
+    });
+    let id = db
+        .store
+        .enqueue(&job(JobKind::Transcribe, 0))
+        .await
+        .unwrap();
+    let pool = WorkerPool::new(db.store.clone(), registry, config());
+    let stop = CancellationToken::new();
+    let running = tokio::spawn({
+        let pool = pool.clone();
+        let stop = stop.clone();
+        async move { pool.run(stop).await }
+    });
+    assert_eq!(started.recv().await, Some(id));
+    assert!(db.store.cancel(id).await.unwrap());
+    tokio::time::timeout(Duration::from_secs(5), stopped.recv())
+        .await
+        .expect("the cancelled handler stops within seconds");
+    assert_eq!(db.store.job(id).await.unwrap().state, JobState::Cancelled);
+
+    // The worker is free again: a new job runs.
+    let next = db
+        .store
+        .enqueue(&job(JobKind::Transcribe, 1))
+        .await
+        .unwrap();
+    pool.wake();
+    assert_eq!(started.recv().await, Some(next));
+    stop.cancel();
+    running.await.unwrap();
+}
+
+struct DropSignal(mpsc::UnboundedSender<()>);
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
+}
+
+async fn shutdown_hands_unfinished_jobs_back(db: &TestDb) {
+    let (started_tx, mut started) = mpsc::unbounded_channel();
+    let mut registry = Registry::new();
+    registry.register(JobKind::Fetch, move |ctx| {
+        let started_tx = started_tx.clone();
+        async move {
+            started_tx.send(()).unwrap();
+            if ctx.job().payload["n"] == 0 {
+                return Ok(());
+            }
+            ctx.cancelled().await;
+            Err(JobError::Stopped)
+        }
+    });
+    let quick = db.store.enqueue(&job(JobKind::Fetch, 0)).await.unwrap();
+    let slow = db.store.enqueue(&job(JobKind::Fetch, 1)).await.unwrap();
+    let pool = WorkerPool::new(db.store.clone(), registry, config());
+    let stop = CancellationToken::new();
+    let running = tokio::spawn({
+        let stop = stop.clone();
+        async move { pool.run(stop).await }
+    });
+    started.recv().await.unwrap();
+    started.recv().await.unwrap();
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("the pool stops after its grace period")
+        .unwrap();
+    assert_eq!(
+        db.store.job(quick).await.unwrap().state,
+        JobState::Succeeded
+    );
+    let handed_back = db.store.job(slow).await.unwrap();
+    assert_eq!(handed_back.state, JobState::Queued);
+    assert_eq!(
+        handed_back.attempts, 0,
+        "a handed-back run does not count as an attempt"
+    );
+    assert!(handed_back.lease_owner.is_none());
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Quick start, part one: installs what Vidpress needs (Debian packages, Rust, yt-dlp, the Whisper
+# base model), builds it in release mode and runs `vidpress serve` on its embedded defaults:
+# http://127.0.0.1:8080, a SQLite database under ./data. Extra arguments go to `vidpress serve`.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$repo_root"
+
+ensure_apt "${BUILD_PACKAGES[@]}"
+ensure_rust
+ensure_python_tools
+log "building vidpress (release)"
+cargo build --release --locked --bin vidpress
+if declare -F ensure_model >/dev/null; then ensure_model target/release/vidpress; fi
+log "starting vidpress serve"
+exec target/release/vidpress serve "$@"
