@@ -259,7 +259,14 @@ impl AudioDecoder {
             t if t == ffmpeg::ffi::AV_NOPTS_VALUE => 0,
             t => t,
         };
-        let expected = declared_duration(&input, &stream, tick);
+        let mut expected = declared_duration(&input, &stream, tick);
+        // FFmpeg sizes a WAV file by its bytes when the header promises more, so a cut-off
+        // WAV looks complete; its header's own data size tells the truth.
+        if input.format().name() == "wav"
+            && let Some(declared) = wav_header_duration(path)
+        {
+            expected = Some((declared, true));
+        }
         let parameters = stream.parameters();
         let codec_name = parameters.id().name().to_string();
 
@@ -709,6 +716,42 @@ fn declared_duration(
     if container > 0 && container != ffmpeg::ffi::AV_NOPTS_VALUE {
         let seconds = container as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE);
         return Some((Duration::try_from_secs_f64(seconds).ok()?, false));
+    }
+    None
+}
+
+/// The duration a WAV file's header declares (data chunk size / byte rate), unless the size
+/// is a placeholder left by a writer that could not seek back (0 or all ones).
+fn wav_header_duration(path: &Path) -> Option<Duration> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    std::fs::File::open(path)
+        .ok()?
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .ok()?;
+    if head.len() < 12 || &head[0..4] != b"RIFF" || &head[8..12] != b"WAVE" {
+        return None;
+    }
+    let u32_at = |at: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(head.get(at..at + 4)?.try_into().ok()?))
+    };
+    let mut offset = 12;
+    let mut byte_rate = None;
+    while offset + 8 <= head.len() {
+        let id = &head[offset..offset + 4];
+        let size = u32_at(offset + 4)?;
+        if id == b"fmt " {
+            byte_rate = u32_at(offset + 16).filter(|r| *r > 0);
+        } else if id == b"data" {
+            if size == 0 || size >= 0x7FFF_FFFF {
+                return None;
+            }
+            return Some(Duration::from_secs_f64(
+                f64::from(size) / f64::from(byte_rate?),
+            ));
+        }
+        offset += 8 + size as usize + (size as usize & 1);
     }
     None
 }
