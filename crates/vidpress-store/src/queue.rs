@@ -270,7 +270,6 @@ impl Store {
             return Ok(None);
         }
         let now = now_ms();
-        self.fail_abandoned(now).await?;
         let kind_params: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 4)).collect();
         let lock = match self.backend() {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
@@ -295,6 +294,10 @@ impl Store {
             query = query.bind(kind.as_str());
         }
         let row = query.fetch_optional(self.pool()).await?;
+        if row.is_none() {
+            // Sweep only when idle: it is bookkeeping, not on the hot path of a busy queue.
+            self.fail_abandoned(now).await?;
+        }
         row.map(|row| {
             Ok(ClaimedJob {
                 job: job_from_row(&row)?,

@@ -39,7 +39,28 @@ both_backends!(
     cancel_stops_queued_and_running_jobs,
     progress_is_stored_on_the_job,
     claim_respects_kinds_and_run_at,
+    a_job_abandoned_on_its_last_attempt_fails,
 );
+
+async fn a_job_abandoned_on_its_last_attempt_fails(db: &TestDb) {
+    let id = db.store.enqueue(&job(1).max_attempts(1)).await.unwrap();
+    db.store
+        .claim("dead-worker", &[JobKind::Fetch], Duration::from_millis(20))
+        .await
+        .unwrap()
+        .expect("first claim");
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    assert!(
+        db.store
+            .claim("w", &[JobKind::Fetch], LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let stored = db.store.job(id).await.unwrap();
+    assert_eq!(stored.state, JobState::Failed);
+    assert!(stored.last_error.unwrap().contains("stopped responding"));
+}
 
 fn job(n: u64) -> NewJob {
     NewJob::new(JobKind::Fetch, serde_json::json!({ "n": n }))
