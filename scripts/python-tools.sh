@@ -12,6 +12,13 @@ venv="$repo_root/.venv"
 # name==version, one per line. Add other pinned tools here.
 packages=(
   "yt-dlp==2026.10.26"
+  # A real WebSub hub for vidpress-websub's tests (tests/support/websub_hub.py); no Redis needed.
+  "Flask-WebSub==0.4.1"
+  "celery==5.7.0"
+  "kombu==5.7.0"
+  "Flask==3.1.3"
+  "Werkzeug==3.1.9"
+  "requests==2.34.2"
 )
 
 if [[ ! -x "$venv/bin/python" ]]; then

@@ -10,6 +10,8 @@ mod feed;
 mod hub_client;
 mod signature;
 mod subscription;
+#[cfg(feature = "test-support")]
+pub mod testing;
 mod verification;
 mod youtube;
 
