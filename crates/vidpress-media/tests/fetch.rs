@@ -1,0 +1,327 @@
+//! The real yt-dlp (pinned, from `.venv`, installed by scripts/python-tools.sh) against files
+//! served on 127.0.0.1: success with progress, and each failure's typed error.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use support::{CLIP_SECONDS, Media, Server, process_running_with, ytdlp};
+use vidpress_media::{FetchError, FetchOptions, FetchProgress, decode_audio, fetch};
+
+fn options() -> FetchOptions {
+    FetchOptions {
+        ytdlp: ytdlp(),
+        timeout: Duration::from_secs(120),
+        socket_timeout: Duration::from_secs(20),
+    }
+}
+
+/// The files named `stem.*` in `dir`.
+fn files_named(dir: &Path, stem: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{stem}.")))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Waits (up to 15 s) until no process has `needle` in its command line.
+async fn wait_until_gone(needle: &str) -> bool {
+    for _ in 0..150 {
+        if !process_running_with(needle) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn downloads_a_served_video_with_progress() {
+    let media = Media::new();
+    let served = tempfile::tempdir().unwrap();
+    let video = media.encode("talk.mp4", Some("libx264"), &["-c:a", "aac"]);
+    std::fs::copy(&video, served.path().join("talk.mp4")).unwrap();
+    let size = std::fs::metadata(&video).unwrap().len();
+    let server = Server::start(served.path());
+    let out = tempfile::tempdir().unwrap();
+
+    let mut reports: Vec<FetchProgress> = Vec::new();
+    let path = fetch(
+        &server.url("talk.mp4"),
+        out.path(),
+        "job-17",
+        &options(),
+        |p| reports.push(p),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("fetch failed: {e}"));
+
+    // Our name, the source's extension, and the bytes the server sent.
+    assert_eq!(path, out.path().join("job-17.mp4"));
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        std::fs::read(&video).unwrap()
+    );
+    assert_eq!(
+        files_named(out.path(), "job-17"),
+        vec![path.clone()],
+        "no leftovers"
+    );
+
+    assert!(!reports.is_empty(), "no progress reported");
+    let last = reports.last().unwrap();
+    assert_eq!(last.downloaded_bytes, size);
+    assert_eq!(last.total_bytes, Some(size));
+    assert_eq!(last.percent, Some(100.0));
+    assert!(reports.iter().any(|r| r.finished));
+    assert!(
+        reports
+            .windows(2)
+            .all(|w| w[0].downloaded_bytes <= w[1].downloaded_bytes),
+        "bytes went backwards: {reports:?}"
+    );
+
+    let samples = decode_audio(&path, |_| {}).unwrap();
+    let seconds = samples.len() as f64 / 16_000.0;
+    assert!((seconds - CLIP_SECONDS).abs() < 0.05, "{seconds} s");
+}
+
+#[tokio::test]
+async fn missing_video_is_not_found() {
+    let served = tempfile::tempdir().unwrap();
+    let server = Server::start(served.path());
+    let out = tempfile::tempdir().unwrap();
+    let url = server.url("missing.mp4");
+    let error = fetch(&url, out.path(), "v1", &options(), |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(error, FetchError::NotFound { .. }), "{error:?}");
+    assert!(!error.is_retryable());
+    let message = error.to_string();
+    assert!(
+        message.contains(&url) && message.contains("404"),
+        "{message}"
+    );
+    assert!(files_named(out.path(), "v1").is_empty());
+}
+
+#[tokio::test]
+async fn link_to_a_non_media_file_is_not_a_video_and_is_removed() {
+    let served = tempfile::tempdir().unwrap();
+    std::fs::write(
+        served.path().join("data.json"),
+        r#"{"kind": "not a video"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        served.path().join("fake.mp4"),
+        "plain text pretending to be a video\n",
+    )
+    .unwrap();
+    let server = Server::start(served.path());
+    let out = tempfile::tempdir().unwrap();
+
+    for name in ["data.json", "fake.mp4"] {
+        let error = fetch(&server.url(name), out.path(), "v2", &options(), |_| {})
+            .await
+            .unwrap_err();
+        let FetchError::NotMedia { reason, .. } = &error else {
+            panic!("{name}: expected NotMedia, got {error:?}");
+        };
+        assert!(
+            matches!(reason, vidpress_media::AudioError::NotMedia { .. }),
+            "{name}: {reason:?}"
+        );
+        assert!(error.to_string().contains("not a video"), "{error}");
+        assert!(!error.is_retryable());
+        assert!(
+            files_named(out.path(), "v2").is_empty(),
+            "{name}: download left behind"
+        );
+    }
+    // yt-dlp did download them (its generic extractor saves any direct link).
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.starts_with("GET /data.json"))
+    );
+}
+
+#[tokio::test]
+async fn page_without_media_is_unsupported() {
+    let served = tempfile::tempdir().unwrap();
+    std::fs::write(
+        served.path().join("page.html"),
+        "<!doctype html><html><head><title>Hello</title></head><body><p>No video here.</p></body></html>",
+    )
+    .unwrap();
+    let server = Server::start(served.path());
+    let out = tempfile::tempdir().unwrap();
+    let error = fetch(
+        &server.url("page.html"),
+        out.path(),
+        "v3",
+        &options(),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, FetchError::Unsupported { .. }), "{error:?}");
+    assert!(!error.is_retryable());
+}
+
+#[tokio::test]
+async fn connection_refused_is_a_retryable_network_error() {
+    // A port that was just free: nothing listens on it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{port}/video.mp4");
+    let error = fetch(&url, out.path(), "v4", &options(), |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(error, FetchError::Network { .. }), "{error:?}");
+    assert!(error.is_retryable());
+    assert!(error.to_string().contains("Connection refused"), "{error}");
+}
+
+#[tokio::test]
+async fn silent_server_hits_the_socket_timeout() {
+    let served = tempfile::tempdir().unwrap();
+    let server = Server::start(served.path());
+    let out = tempfile::tempdir().unwrap();
+    let opts = FetchOptions {
+        socket_timeout: Duration::from_secs(1),
+        ..options()
+    };
+    let error = fetch(
+        &server.url("hang/video.mp4"),
+        out.path(),
+        "v5",
+        &opts,
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, FetchError::Network { .. }), "{error:?}");
+    assert!(error.is_retryable());
+    assert!(error.to_string().contains("timed out"), "{error}");
+}
+
+#[tokio::test]
+async fn slow_download_hits_the_overall_timeout_and_is_cleaned_up() {
+    let served = tempfile::tempdir().unwrap();
+    let server = Server::start(served.path());
+    let out = tempfile::tempdir().unwrap();
+    let url = server.url("slow/timeout-test.mp4");
+    let opts = FetchOptions {
+        timeout: Duration::from_secs(4),
+        ..options()
+    };
+    let mut reports = 0;
+    let error = fetch(&url, out.path(), "v6", &opts, |_| reports += 1)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, FetchError::Timeout { timeout, .. } if timeout == Duration::from_secs(4)),
+        "{error:?}"
+    );
+    assert!(error.is_retryable());
+    assert!(reports > 0, "the download had started");
+    assert!(
+        wait_until_gone(&url).await,
+        "yt-dlp still running after the timeout"
+    );
+    assert!(
+        files_named(out.path(), "v6").is_empty(),
+        "partial download left behind"
+    );
+}
+
+#[tokio::test]
+async fn dropping_the_future_kills_yt_dlp() {
+    let served = tempfile::tempdir().unwrap();
+    let server = Server::start(served.path());
+    let out = tempfile::tempdir().unwrap();
+    // A server that never answers: yt-dlp waits silently (so it is not stopped by a broken
+    // pipe when our side of its output closes) and only a kill ends it.
+    let url = server.url("hang/cancel-test.mp4");
+    let opts = options();
+    let download = fetch(&url, out.path(), "v7", &opts, |_| {});
+    let waiting = async {
+        while server.requests().is_empty() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::select! {
+        result = download => panic!("the fetch of a silent server ended: {result:?}"),
+        () = waiting => {}
+    }
+    // The fetch future has been dropped here.
+    assert!(
+        wait_until_gone(&url).await,
+        "yt-dlp survived the cancelled fetch"
+    );
+    assert!(
+        files_named(out.path(), "v7").is_empty(),
+        "files left behind"
+    );
+}
+
+#[tokio::test]
+async fn missing_yt_dlp_names_the_setup_script() {
+    let out = tempfile::tempdir().unwrap();
+    let opts = FetchOptions {
+        ytdlp: PathBuf::from("/nonexistent/bin/yt-dlp"),
+        ..FetchOptions::default()
+    };
+    let error = fetch(
+        "http://127.0.0.1:9/video.mp4",
+        out.path(),
+        "v8",
+        &opts,
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, FetchError::YtDlpMissing { .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("scripts/python-tools.sh"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn rejects_bad_arguments_before_running_anything() {
+    let out = tempfile::tempdir().unwrap();
+    let error = fetch("video.mp4", out.path(), "v9", &options(), |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(error, FetchError::NotAUrl { .. }), "{error:?}");
+    let error = fetch(
+        "http://127.0.0.1:9/a.mp4",
+        out.path(),
+        "%(title)s",
+        &options(),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, FetchError::BadFileStem { .. }), "{error:?}");
+}
