@@ -10,6 +10,7 @@ pub mod queue;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod users;
+pub mod videos;
 
 pub use db::{Backend, Store, StoreOptions, redact_url};
 pub use error::StoreError;
@@ -17,6 +18,9 @@ pub use queue::{
     ClaimedJob, Job, JobId, JobState, LeaseStatus, NewJob, QueueStats, Retry, RetryPolicy,
 };
 pub use users::{User, UserId};
+pub use videos::{
+    MediaSource, NewDraft, StoredDraft, StoredTranscript, Video, VideoKey, VideoState,
+};
 
 /// A connection callers pass to functions that must run inside their transaction.
 pub use sqlx::AnyConnection;
