@@ -160,7 +160,6 @@ pub struct AudioDecoder {
     decoded: frame::Audio,
     resampled: frame::Audio,
     resampled_capacity: usize,
-    packet: Packet,
     phase: Phase,
     /// Seconds per tick of the audio stream's time base.
     tick: f64,
@@ -290,7 +289,6 @@ impl AudioDecoder {
             decoded: frame::Audio::empty(),
             resampled: frame::Audio::empty(),
             resampled_capacity: 0,
-            packet: Packet::empty(),
             phase: Phase::Packets,
             tick,
             start_ticks,
@@ -404,15 +402,18 @@ impl AudioDecoder {
     /// Reads packets until one of the audio stream's is sent to the decoder, or the input ends.
     fn feed_decoder(&mut self) -> Result<(), AudioError> {
         loop {
-            match self.packet.read(&mut self.input) {
+            // A fresh packet for every read: `av_read_frame` overwrites a packet without
+            // releasing its buffer, so reusing one would leak every packet's data.
+            let mut packet = Packet::empty();
+            match packet.read(&mut self.input) {
                 Ok(()) => {
                     self.consecutive_read_errors = 0;
-                    if self.packet.stream() != self.stream_index {
+                    if packet.stream() != self.stream_index {
                         continue;
                     }
                     self.packets += 1;
-                    self.note_position();
-                    match self.decoder.send_packet(&self.packet) {
+                    self.note_position(&packet);
+                    match self.decoder.send_packet(&packet) {
                         Ok(()) => return Ok(()),
                         Err(error) => {
                             self.count_bad_packet(error)?;
@@ -447,15 +448,15 @@ impl AudioDecoder {
         }
     }
 
-    fn note_position(&mut self) {
-        if let Some(pts) = self.packet.pts().or(self.packet.dts()) {
-            let end = pts.saturating_sub(self.start_ticks) + self.packet.duration().max(0);
+    fn note_position(&mut self, packet: &Packet) {
+        if let Some(pts) = packet.pts().or(packet.dts()) {
+            let end = pts.saturating_sub(self.start_ticks) + packet.duration().max(0);
             let seconds = end as f64 * self.tick;
             if seconds.is_finite() && seconds > self.position {
                 self.position = seconds;
             }
         }
-        if let Ok(byte) = u64::try_from(self.packet.position())
+        if let Ok(byte) = u64::try_from(packet.position())
             && byte > self.byte_position
         {
             self.byte_position = byte;
@@ -821,7 +822,9 @@ pub fn decode_audio(path: &Path, on_progress: impl FnMut(f32)) -> Result<Vec<f32
         .duration()
         .map(|d| (d.as_secs_f64() * f64::from(SAMPLE_RATE)) as usize + SAMPLE_RATE as usize)
         .unwrap_or(0);
-    let mut samples = Vec::with_capacity(declared.min(1 << 30));
+    // Capped at two hours, so a header that lies about a huge length cannot make this
+    // reserve gigabytes up front.
+    let mut samples = Vec::with_capacity(declared.min(2 * 3600 * SAMPLE_RATE as usize));
     drain(&mut decoder, on_progress, |chunk| {
         samples.extend_from_slice(chunk)
     })?;
