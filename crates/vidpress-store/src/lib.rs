@@ -4,9 +4,11 @@
 //! One set of SQL serves both databases through sqlx's `Any` driver: times are stored as
 //! milliseconds since the epoch, ids as 64-bit integers, JSON as text.
 
+pub mod channels;
 mod db;
 mod error;
 pub mod queue;
+pub mod subscriptions;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod users;

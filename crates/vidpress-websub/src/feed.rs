@@ -60,6 +60,29 @@ pub struct Entry {
     pub updated: Option<OffsetDateTime>,
 }
 
+impl Entry {
+    /// [`Entry::published`] in milliseconds since the Unix epoch.
+    pub fn published_ms(&self) -> Option<i64> {
+        self.published.map(unix_ms)
+    }
+
+    /// [`Entry::updated`] in milliseconds since the Unix epoch.
+    pub fn updated_ms(&self) -> Option<i64> {
+        self.updated.map(unix_ms)
+    }
+}
+
+impl DeletedEntry {
+    /// [`DeletedEntry::deleted_at`] in milliseconds since the Unix epoch.
+    pub fn deleted_ms(&self) -> Option<i64> {
+        self.deleted_at.map(unix_ms)
+    }
+}
+
+fn unix_ms(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
 /// The `author` of an entry or the `at:by` of a tombstone.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Author {
