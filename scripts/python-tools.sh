@@ -12,6 +12,11 @@ venv="$repo_root/.venv"
 # name==version, one per line. Add other pinned tools here.
 packages=(
   "yt-dlp==2026.10.26"
+  # YouTube's player needs JavaScript: yt-dlp runs its solver (yt-dlp-ejs) with deno, which
+  # it finds next to itself in the venv. Without them YouTube downloads lose formats or
+  # fail; direct links (and the tests) do not need them.
+  "yt-dlp-ejs==0.8.0"
+  "deno==2.9.8"
   # A real WebSub hub for vidpress-websub's tests (tests/support/websub_hub.py); no Redis needed.
   "Flask-WebSub==0.4.1"
   "celery==5.7.0"
