@@ -57,9 +57,56 @@ pub struct TranscribeOptions {
     pub guards: GuardConfig,
 }
 
-/// The number of CPU cores this process may use.
+/// The number of threads to use: the cores this process may use, less those other processes
+/// are keeping busy right now (sampled from `/proc/stat` over 100 ms), and at least one.
+/// whisper.cpp's threads spin at every barrier, so a thread without a core of its own stalls
+/// the others: on the shared 2-core machine, 2 threads with a busy neighbour took 4× as long
+/// as 1 thread (docs/bench-transcribe.md).
 pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let sample = || {
+        std::fs::read_to_string("/proc/stat")
+            .ok()
+            .as_deref()
+            .and_then(cpu_times)
+    };
+    let (Some(a), Some(b)) = (sample(), {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        sample()
+    }) else {
+        return cores;
+    };
+    threads_for(cores, a, b)
+}
+
+/// `(idle, total, cpus)` jiffies from `/proc/stat`'s aggregate line and its per-CPU line count.
+fn cpu_times(stat: &str) -> Option<(u64, u64, usize)> {
+    let first = stat.lines().next()?.strip_prefix("cpu ")?;
+    let v: Vec<u64> = first
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: idle + iowait is idle time.
+    let idle = v.get(3)? + v.get(4).copied().unwrap_or(0);
+    let total: u64 = v.iter().take(8).sum();
+    let cpus = stat
+        .lines()
+        .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
+        .count();
+    Some((idle, total, cpus.max(1)))
+}
+
+fn threads_for(
+    cores: usize,
+    (idle0, total0, cpus): (u64, u64, usize),
+    (idle1, total1, _): (u64, u64, usize),
+) -> usize {
+    let dt = total1.saturating_sub(total0);
+    if dt == 0 {
+        return cores;
+    }
+    let idle_cpus = idle1.saturating_sub(idle0) as f64 / dt as f64 * cpus as f64;
+    (idle_cpus.round() as usize).clamp(1, cores)
 }
 
 impl Default for TranscribeOptions {
@@ -272,4 +319,24 @@ fn push_word(
         end_ms: end_ms.max(start_ms),
         probability,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_follow_the_idle_cores() {
+        let stat = "cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 50 0 50 400 0 0 0 0 0 0\ncpu1 50 0 50 400 0 0 0 0 0 0\n";
+        let a = cpu_times(stat).unwrap();
+        assert_eq!(a, (800, 1000, 2));
+        // Both cores idle over the interval: 2 threads.
+        assert_eq!(threads_for(2, a, (1000, 1200, 2)), 2);
+        // One core busy with someone else: 1 thread.
+        assert_eq!(threads_for(2, a, (900, 1200, 2)), 1);
+        // Everything busy still leaves one thread; no time passed keeps the cores.
+        assert_eq!(threads_for(2, a, (800, 1200, 2)), 1);
+        assert_eq!(threads_for(2, a, a), 2);
+        assert_eq!(cpu_times("garbage"), None);
+    }
 }
