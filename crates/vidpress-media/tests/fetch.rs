@@ -93,6 +93,22 @@ async fn downloads_a_served_video_with_progress() {
     let samples = decode_audio(&path, |_| {}).unwrap();
     let seconds = samples.len() as f64 / 16_000.0;
     assert!((seconds - CLIP_SECONDS).abs() < 0.05, "{seconds} s");
+
+    // A retry of a finished fetch finds the file in place and keeps it.
+    let again = fetch(
+        &server.url("talk.mp4"),
+        out.path(),
+        "job-17",
+        &options(),
+        |_| {},
+    )
+    .await
+    .unwrap_or_else(|e| panic!("second fetch failed: {e}"));
+    assert_eq!(again, path);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        std::fs::read(&video).unwrap()
+    );
 }
 
 #[tokio::test]

@@ -312,7 +312,7 @@ fn parse_progress(fields: &str) -> Option<FetchProgress> {
         total_bytes,
         percent: total_bytes
             .map(|t| (downloaded_bytes as f64 / t as f64 * 100.0).min(100.0) as f32),
-        eta: eta.map(Duration::from_secs_f64),
+        eta: eta.and_then(|e| Duration::try_from_secs_f64(e).ok()),
         speed,
         finished: status == "finished",
     })
@@ -445,6 +445,8 @@ mod tests {
         let p = parse_progress(" finished 43164 43164 NA NA 3798475.4").unwrap();
         assert!(p.finished);
         assert_eq!(p.percent, Some(100.0));
+        let p = parse_progress(" downloading 10 NA NA 1e300 NA").unwrap();
+        assert_eq!(p.eta, None, "an absurd ETA is dropped, not a panic");
         assert_eq!(parse_progress(" downloading NA NA NA NA NA"), None);
         assert_eq!(parse_progress(""), None);
     }
