@@ -5,6 +5,8 @@
 mod error;
 mod health;
 mod startup;
+mod websub;
 
 pub use error::AppError;
 pub use startup::{AppState, Application, WebConfig, router};
+pub use websub::MAX_NOTIFICATION_BYTES;

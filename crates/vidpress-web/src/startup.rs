@@ -25,6 +25,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::health::router())
+        .merge(crate::websub::router())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -4,6 +4,7 @@
 
 mod pool;
 mod registry;
+pub mod websub;
 
 pub use pool::{PoolConfig, WorkerPool};
 pub use registry::{HandlerFuture, JobContext, JobError, Registry};

@@ -1,0 +1,185 @@
+//! WebSub jobs: `subscribe` (also the renewal, queued with a `run_at` at 80 % of the lease, so
+//! it survives restarts), `unsubscribe`, and `poll_feed`, the periodic read of a channel's
+//! feed that enqueues uploads the pushes missed through the same insert-once path.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+use vidpress_core::JobKind;
+use vidpress_store::channels::{AnnouncedVideo, poll_payload, record_announced_video};
+use vidpress_store::subscriptions::{Subscription, SubscriptionState};
+use vidpress_store::{NewJob, now_ms};
+use vidpress_websub::{
+    CallbackToken, HubClient, HubError, Secret, SubscribeRequest, YouTube, callback_url,
+};
+
+use crate::{JobContext, JobError, Registry};
+
+/// What the WebSub jobs need.
+#[derive(Debug, Clone)]
+pub struct WebsubJobs {
+    /// The hub subscriptions are made with.
+    pub hub: HubClient,
+    /// YouTube (its feeds, for polling).
+    pub youtube: YouTube,
+    /// The server's public URL; callbacks are `<public_url>/websub/<token>`.
+    pub public_url: Url,
+    /// The lease asked of the hub.
+    pub lease_seconds: u64,
+    /// Time between two polls of a channel's feed.
+    pub poll_interval: Duration,
+}
+
+/// Registers the `subscribe`, `unsubscribe` and `poll_feed` handlers.
+pub fn register(registry: &mut Registry, jobs: WebsubJobs) {
+    let jobs = Arc::new(jobs);
+    let j = jobs.clone();
+    registry.register(JobKind::Subscribe, move |ctx| subscribe(ctx, j.clone()));
+    let j = jobs.clone();
+    registry.register(JobKind::Unsubscribe, move |ctx| unsubscribe(ctx, j.clone()));
+    registry.register(JobKind::PollFeed, move |ctx| poll_feed(ctx, jobs.clone()));
+}
+
+fn payload_id(ctx: &JobContext, key: &str) -> Result<i64, JobError> {
+    ctx.job()
+        .payload
+        .get(key)
+        .and_then(serde_json::Value::as_i64)
+        .ok_or_else(|| JobError::Permanent(format!("the job's payload has no `{key}`")))
+}
+
+/// The callback and topic URLs of a stored subscription.
+fn urls(jobs: &WebsubJobs, subscription: &Subscription) -> Result<(Url, Url), JobError> {
+    let token = CallbackToken::parse(&subscription.callback_token)
+        .map_err(|e| JobError::Permanent(e.to_string()))?;
+    let callback =
+        callback_url(&jobs.public_url, &token).map_err(|e| JobError::Permanent(e.to_string()))?;
+    let topic = Url::parse(&subscription.topic).map_err(|e| {
+        JobError::Permanent(format!(
+            "stored topic `{}` is not a URL: {e}",
+            subscription.topic
+        ))
+    })?;
+    Ok((callback, topic))
+}
+
+/// Turns a hub error into the job's outcome, recording it on the subscription first.
+async fn hub_failed(ctx: &JobContext, id: i64, error: HubError) -> JobError {
+    let message = error.to_string();
+    let recorded = if error.is_transient() {
+        ctx.store.subscription_retrying(id, &message).await
+    } else {
+        ctx.store.subscription_failed(id, &message).await
+    };
+    if let Err(e) = recorded {
+        tracing::warn!(error = %e, "could not record the hub's error on the subscription");
+    }
+    if error.is_transient() {
+        JobError::Retryable(message)
+    } else {
+        JobError::Permanent(message)
+    }
+}
+
+#[tracing::instrument(skip_all, fields(job = %ctx.job().id))]
+async fn subscribe(ctx: JobContext, jobs: Arc<WebsubJobs>) -> Result<(), JobError> {
+    let id = payload_id(&ctx, "subscription_id")?;
+    let Some(subscription) = ctx.store.subscription(id).await? else {
+        return Ok(());
+    };
+    // Unlinked since the job was queued (or refused for good): nothing to subscribe.
+    if subscription.channel_id.is_none()
+        || matches!(
+            subscription.state,
+            SubscriptionState::Unsubscribed | SubscriptionState::Failed
+        )
+    {
+        return Ok(());
+    }
+    let (callback, topic) = urls(&jobs, &subscription)?;
+    let secret = Secret::from_stored(subscription.secret.clone());
+    let request = SubscribeRequest {
+        topic: &topic,
+        callback: &callback,
+        secret: &secret,
+        lease_seconds: jobs.lease_seconds,
+    };
+    match jobs.hub.subscribe(&request).await {
+        Ok(()) => {
+            ctx.store.subscription_requested(id).await?;
+            tracing::info!(
+                subscription = id,
+                "subscription requested; waiting for the hub's verification"
+            );
+            Ok(())
+        }
+        Err(e) => Err(hub_failed(&ctx, id, e).await),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(job = %ctx.job().id))]
+async fn unsubscribe(ctx: JobContext, jobs: Arc<WebsubJobs>) -> Result<(), JobError> {
+    let id = payload_id(&ctx, "subscription_id")?;
+    let Some(subscription) = ctx.store.subscription(id).await? else {
+        return Ok(());
+    };
+    let (callback, topic) = urls(&jobs, &subscription)?;
+    match jobs.hub.unsubscribe(&topic, &callback).await {
+        Ok(()) => Ok(()),
+        Err(e) => Err(hub_failed(&ctx, id, e).await),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(job = %ctx.job().id))]
+async fn poll_feed(ctx: JobContext, jobs: Arc<WebsubJobs>) -> Result<(), JobError> {
+    let channel_id = payload_id(&ctx, "channel_id")?;
+    // An unlinked channel ends its chain of polls.
+    let Some(channel) = ctx.store.channel(channel_id).await? else {
+        return Ok(());
+    };
+    let feed = match jobs.youtube.fetch_feed(&channel.youtube_id).await {
+        Ok(feed) => Some(feed),
+        Err(e) => {
+            // A failed poll must not end the chain: warn and try at the next interval.
+            tracing::warn!(channel = %channel.youtube_id, error = %e, "polling the channel's feed failed");
+            None
+        }
+    };
+    let mut tx = ctx.store.begin().await?;
+    let mut new = 0;
+    // Only uploads since the channel was linked: older videos are not the creator's new work.
+    let entries = feed.iter().flat_map(|f| &f.entries).filter(|e| {
+        e.channel_id == channel.youtube_id
+            && e.published_ms().is_some_and(|p| p >= channel.created_at)
+    });
+    for entry in entries {
+        let video = AnnouncedVideo {
+            youtube_id: &entry.video_id,
+            title: &entry.title,
+            url: entry.link.as_deref(),
+            published_at: entry.published_ms(),
+            updated_at: entry.updated_ms(),
+        };
+        if let vidpress_store::channels::Recorded::New { .. } =
+            record_announced_video(&mut tx, &channel, &video).await?
+        {
+            new += 1;
+        }
+    }
+    if new > 0 {
+        tracing::info!(channel = %channel.youtube_id, new, "the poll found uploads the pushes missed");
+    }
+    let next =
+        now_ms().saturating_add(i64::try_from(jobs.poll_interval.as_millis()).unwrap_or(i64::MAX));
+    vidpress_store::queue::enqueue(
+        &mut tx,
+        &NewJob::new(JobKind::PollFeed, poll_payload(channel.id)).run_at(next),
+    )
+    .await?;
+    ctx.complete_in(&mut tx).await?;
+    tx.commit()
+        .await
+        .map_err(vidpress_store::StoreError::from)?;
+    Ok(())
+}
