@@ -65,3 +65,6 @@ ensure_postgres() {
   echo "PostgreSQL did not start on 127.0.0.1:5432" >&2
   return 1
 }
+
+# ensure_model BINARY: the Whisper base model (and the converter tests' CTranslate2 model).
+source "$repo_root/scripts/install-model.sh"

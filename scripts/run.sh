@@ -11,6 +11,6 @@ ensure_rust
 ensure_python_tools
 log "building vidpress (release)"
 cargo build --release --locked --bin vidpress
-if declare -F ensure_model >/dev/null; then ensure_model target/release/vidpress; fi
+ensure_model target/release/vidpress
 log "starting vidpress serve"
 exec target/release/vidpress serve "$@"

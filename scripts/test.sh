@@ -11,10 +11,8 @@ ensure_rust
 ensure_python_tools
 ensure_postgres
 export VIDPRESS_TEST_POSTGRES_URL="${VIDPRESS_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-if declare -F ensure_model >/dev/null; then
-  cargo build --locked --bin vidpress
-  ensure_model target/debug/vidpress
-fi
+cargo build --locked --bin vidpress
+ensure_model target/debug/vidpress
 
 if cargo nextest --version >/dev/null 2>&1; then
   log "running the test suite with cargo nextest"

@@ -54,6 +54,22 @@ pub struct Config {
     pub shutdown_grace_seconds: u64,
     /// `text` or `json`.
     pub log_format: LogFormat,
+    /// The Whisper model the pipeline uses (`base`, `tiny.en`, `base:f16`, or a file path).
+    pub model: String,
+    /// Whisper's CPU threads; default the machine's cores.
+    pub transcribe_threads: usize,
+    /// The yt-dlp program.
+    pub ytdlp: PathBuf,
+    /// The longest one download may take, in seconds.
+    pub fetch_timeout_seconds: u64,
+    /// Most attempts of a pipeline step before the video is marked failed.
+    pub job_max_attempts: u32,
+    /// Bearer token for the JSON API; unset turns the API off.
+    pub api_token: Option<String>,
+    /// The account that the command line and the API token act for.
+    pub owner_email: String,
+    /// The largest upload accepted, in megabytes.
+    pub max_upload_mb: usize,
 }
 
 /// One place values come from: a parsed TOML file and the environment.
@@ -116,6 +132,10 @@ impl Sources {
         }
         Ok(())
     }
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// A count that must be at least one.
@@ -186,6 +206,24 @@ impl Config {
                 .map_or(60, |p| p.0 as u64),
             shutdown_grace_seconds: src.get("shutdown_grace_seconds")?.unwrap_or(30),
             log_format: src.get("log_format")?.unwrap_or(LogFormat::Text),
+            model: src.get("model")?.unwrap_or_else(|| "base".to_owned()),
+            transcribe_threads: src
+                .get::<Positive>("transcribe_threads")?
+                .map_or_else(default_threads, |p| p.0),
+            ytdlp: src
+                .get("ytdlp")?
+                .unwrap_or_else(vidpress_media::default_ytdlp),
+            fetch_timeout_seconds: src
+                .get::<Positive>("fetch_timeout_seconds")?
+                .map_or(3600, |p| p.0 as u64),
+            job_max_attempts: src
+                .get::<Positive>("job_max_attempts")?
+                .map_or(5, |p| p.0 as u32),
+            api_token: src.get::<String>("api_token")?.filter(|t| !t.is_empty()),
+            owner_email: src
+                .get("owner_email")?
+                .unwrap_or_else(|| "owner@localhost".to_owned()),
+            max_upload_mb: src.get::<Positive>("max_upload_mb")?.map_or(4096, |p| p.0),
             data_dir,
         };
         if !(config.database_url.starts_with("sqlite:")

@@ -39,6 +39,8 @@ enum Command {
     Models(commands::models::ModelsCommand),
     /// Transcribe a media file or video URL into NAME.json, NAME.srt and NAME.vtt.
     Transcribe(commands::transcribe::TranscribeArgs),
+    /// Turn a media file or video URL into a draft post: post.md, post.html and draft.json.
+    Convert(commands::convert::ConvertArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
             Command::Migrate => commands::serve::migrate(&config).await,
             Command::Bench(args) => commands::bench::run(&config, &args).await,
             Command::Models(cmd) => commands::models::run(&config.models_dir, cmd).await,
+            Command::Convert(args) => commands::convert::run(&config, &args).await,
             Command::Transcribe(args) => commands::transcribe::run(&config.models_dir, &args).await,
         }
     });

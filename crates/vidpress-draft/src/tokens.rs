@@ -83,9 +83,9 @@ fn is_special_token(text: &str) -> bool {
     (t.starts_with("[_") && t.ends_with(']')) || (t.starts_with("<|") && t.ends_with("|>"))
 }
 
-/// A segment's words with times. Word entries that do not start with a space continue the
-/// previous word (whisper.cpp gives sub-word tokens); without word entries, the text is split
-/// and the segment's time shared out by length.
+/// A segment's words with times. Each word entry is a whole word (leading spaces, as
+/// faster-whisper writes them, are ignored); an entry of punctuation alone belongs to the word
+/// before it. Without word entries, the text is split and the segment's time shared out by length.
 fn segment_words(segment: &Segment) -> Vec<Token> {
     let mut out: Vec<Token> = Vec::new();
     let usable: Vec<_> = segment
@@ -96,7 +96,12 @@ fn segment_words(segment: &Segment) -> Vec<Token> {
     if usable.iter().any(|w| !w.text.trim().is_empty()) {
         for w in usable {
             let text = clean_chars(&w.text);
-            let starts_word = text.starts_with(char::is_whitespace) || out.is_empty();
+            let punctuation_only = !text.trim().is_empty()
+                && text
+                    .trim()
+                    .chars()
+                    .all(|c| c.is_ascii_punctuation() && !matches!(c, '(' | '[' | '"' | '\''));
+            let starts_word = !punctuation_only || out.is_empty();
             let mut pieces = text.split_whitespace();
             let Some(first) = pieces.next() else { continue };
             let end_ms = w.end_ms.max(w.start_ms);
@@ -267,7 +272,7 @@ mod tests {
     }
 
     #[test]
-    fn sub_word_tokens_are_joined_and_special_tokens_dropped() {
+    fn words_stay_apart_punctuation_joins_and_special_tokens_drop() {
         let w = |text: &str, start_ms, end_ms| Word {
             text: text.into(),
             start_ms,
@@ -280,9 +285,8 @@ mod tests {
             text: " Sourdough rocks.".into(),
             words: vec![
                 w("[_BEG_]", 0, 0),
-                w(" Sour", 0, 200),
-                w("dough", 200, 400),
-                w(" rocks", 400, 800),
+                w(" Sourdough", 0, 400),
+                w("rocks", 400, 800),
                 w(".", 800, 900),
             ],
         };
@@ -290,6 +294,7 @@ mod tests {
         let words = tokens(&t);
         assert_eq!(texts(&words), ["Sourdough", "rocks."]);
         assert_eq!((words[0].start_ms, words[0].end_ms), (0, 400));
+        assert_eq!((words[1].start_ms, words[1].end_ms), (400, 900));
     }
 
     #[test]

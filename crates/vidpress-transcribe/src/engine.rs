@@ -2,7 +2,9 @@
 //! [`Transcript`] with segment and word times, the detected language, and guarded output.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use vidpress_core::{Segment, Transcript, TranscriptError, Word};
 use whisper_rs::{
@@ -30,6 +32,9 @@ pub enum EngineError {
     /// There are no samples to transcribe.
     #[error("there is no audio to transcribe (0 samples)")]
     NoAudio,
+    /// Transcription was stopped from outside.
+    #[error("transcription was stopped")]
+    Stopped,
     /// A language code that Whisper does not know.
     #[error("`{0}` is not a language Whisper knows (use a code such as `en`, `de`, `fr`)")]
     UnknownLanguage(String),
@@ -187,7 +192,19 @@ impl Engine {
         &self,
         samples: &[f32],
         opts: &TranscribeOptions,
+        progress: impl FnMut(u8) + 'static,
+    ) -> Result<Transcript, EngineError> {
+        self.transcribe_until(samples, opts, progress, Arc::new(AtomicBool::new(false)))
+    }
+
+    /// Like [`Engine::transcribe`], but stops within moments once `stop` is set (a cancelled
+    /// job), returning [`EngineError::Stopped`].
+    pub fn transcribe_until(
+        &self,
+        samples: &[f32],
+        opts: &TranscribeOptions,
         mut progress: impl FnMut(u8) + 'static,
+        stop: Arc<AtomicBool>,
     ) -> Result<Transcript, EngineError> {
         if samples.is_empty() {
             return Err(EngineError::NoAudio);
@@ -219,7 +236,16 @@ impl Engine {
         params.set_progress_callback_safe(move |p: i32| progress(p.clamp(0, 100) as u8));
 
         let mut state = self.ctx.create_state()?;
-        state.full(params, samples)?;
+        let abort = stop.clone();
+        // whisper-rs 0.16's trampoline reads its user data as the closure's own type while
+        // storing a `Box<dyn FnMut>`; handing it that very type makes the two agree.
+        let check: Box<dyn FnMut() -> bool> = Box::new(move || abort.load(Ordering::Relaxed));
+        params.set_abort_callback_safe(check);
+        let ran = state.full(params, samples);
+        if stop.load(Ordering::Relaxed) {
+            return Err(EngineError::Stopped);
+        }
+        ran?;
 
         let detected = whisper_rs::get_lang_str(state.full_lang_id_from_state())
             .unwrap_or(language)

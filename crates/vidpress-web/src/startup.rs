@@ -19,12 +19,26 @@ pub struct WebConfig {
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Store,
+    /// The JSON API's token, user and upload settings.
+    pub api: crate::ApiConfig,
+    /// Wakes the embedded worker pool after a job is enqueued (absent with `--no-workers`).
+    pub workers: Option<std::sync::Arc<tokio::sync::Notify>>,
+}
+
+impl AppState {
+    /// Tells the embedded worker pool that new work is queued.
+    pub fn wake_workers(&self) {
+        if let Some(workers) = &self.workers {
+            workers.notify_one();
+        }
+    }
 }
 
 /// Every route, merged in one place.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::health::router())
+        .merge(crate::api::router(state.api.max_upload_bytes))
         .merge(crate::websub::router())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -33,6 +33,8 @@ pub struct PoolConfig {
     pub retry: RetryPolicy,
     /// How long shutdown waits for running jobs before handing them back to the queue.
     pub shutdown_grace: Duration,
+    /// How long a cancelled handler gets to stop and clean up before it is abandoned.
+    pub cancel_grace: Duration,
 }
 
 impl Default for PoolConfig {
@@ -47,6 +49,7 @@ impl Default for PoolConfig {
             poll_interval: Duration::from_secs(1),
             retry: RetryPolicy::default(),
             shutdown_grace: Duration::from_secs(30),
+            cancel_grace: Duration::from_secs(5),
         }
     }
 }
@@ -197,8 +200,14 @@ impl WorkerPool {
                     Err(_) => Err(JobError::Stopped),
                 },
                 _ = cancel.cancelled() => {
-                    task.abort();
-                    Err(JobError::Stopped)
+                    // Give the handler a moment to notice and clean up after itself.
+                    match tokio::time::timeout(self.config.cancel_grace, &mut task).await {
+                        Ok(Ok(result)) => result,
+                        _ => {
+                            task.abort();
+                            Err(JobError::Stopped)
+                        }
+                    }
                 }
             };
             renewer.abort();

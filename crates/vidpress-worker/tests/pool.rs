@@ -44,6 +44,7 @@ fn config() -> PoolConfig {
             max: Duration::from_secs(600),
         },
         shutdown_grace: Duration::from_millis(300),
+        cancel_grace: Duration::from_millis(200),
         ..PoolConfig::default()
     }
 }

@@ -7,9 +7,12 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 use vidpress_core::JobKind;
+use vidpress_draft::DraftOptions;
+use vidpress_media::FetchOptions;
 use vidpress_store::{RetryPolicy, Store, StoreOptions};
-use vidpress_web::{AppState, Application, WebConfig};
-use vidpress_worker::{PoolConfig, Registry, WorkerPool};
+use vidpress_transcribe::engine::TranscribeOptions;
+use vidpress_web::{ApiConfig, AppState, Application, WebConfig};
+use vidpress_worker::{Pipeline, PipelineConfig, PoolConfig, Registry, WorkerPool};
 
 use crate::config::Config;
 
@@ -48,9 +51,46 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// The pipeline's settings from the configuration.
+pub fn pipeline_config(config: &Config) -> PipelineConfig {
+    PipelineConfig {
+        work_dir: config.data_dir.join("work"),
+        models_dir: config.models_dir.clone(),
+        model: config.model.clone(),
+        fetch: FetchOptions {
+            ytdlp: config.ytdlp.clone(),
+            timeout: Duration::from_secs(config.fetch_timeout_seconds),
+            ..FetchOptions::default()
+        },
+        transcribe: TranscribeOptions {
+            threads: config.transcribe_threads,
+            ..TranscribeOptions::default()
+        },
+        draft: DraftOptions::default(),
+        max_attempts: config.job_max_attempts,
+    }
+}
+
 /// The job handlers this build runs.
-pub fn registry(_config: &Config) -> Registry {
-    Registry::new()
+pub fn registry(config: &Config) -> Registry {
+    let mut registry = Registry::new();
+    Pipeline::new(pipeline_config(config)).register(&mut registry);
+    registry
+}
+
+/// The JSON API's settings; the owner account is created on first start.
+async fn api_config(config: &Config, store: &Store) -> anyhow::Result<ApiConfig> {
+    let owner = store
+        .ensure_user(&config.owner_email)
+        .await
+        .context("Failed to create the owner account")?;
+    Ok(ApiConfig {
+        token: config.api_token.clone(),
+        user: owner.id,
+        uploads_dir: config.data_dir.join("work").join("uploads"),
+        max_upload_bytes: config.max_upload_mb.saturating_mul(1024 * 1024),
+        max_attempts: config.job_max_attempts,
+    })
 }
 
 fn pool_config(config: &Config, concurrency: usize) -> PoolConfig {
@@ -63,6 +103,9 @@ fn pool_config(config: &Config, concurrency: usize) -> PoolConfig {
             (JobKind::Illustrate, 1),
         ]),
         lease: Duration::from_secs(config.job_lease_seconds),
+        // Renew well inside the lease, and often enough that a cancel is noticed in seconds.
+        renew_every: (Duration::from_secs(config.job_lease_seconds) / 3)
+            .min(Duration::from_secs(3)),
         retry: RetryPolicy::default(),
         shutdown_grace: Duration::from_secs(config.shutdown_grace_seconds),
         ..PoolConfig::default()
@@ -98,23 +141,25 @@ pub async fn serve(config: &Config, args: &ServeArgs) -> anyhow::Result<()> {
     let web = WebConfig {
         listen: config.listen,
     };
-    let app = Application::build(
-        &web,
-        AppState {
-            store: store.clone(),
-        },
-    )
-    .await
-    .with_context(|| format!("Failed to listen on {} (setting `listen`)", config.listen))?;
-    info!(address = %app.local_addr()?, database = %vidpress_store::redact_url(&config.database_url), "vidpress is serving");
-
-    let stop = CancellationToken::new();
-    let workers = (!args.no_workers).then(|| {
-        let pool = WorkerPool::new(
+    let pool = (!args.no_workers).then(|| {
+        WorkerPool::new(
             store.clone(),
             registry(config),
             pool_config(config, config.worker_concurrency),
-        );
+        )
+    });
+    let state = AppState {
+        store: store.clone(),
+        api: api_config(config, &store).await?,
+        workers: pool.as_ref().map(WorkerPool::waker),
+    };
+    let app = Application::build(&web, state)
+        .await
+        .with_context(|| format!("Failed to listen on {} (setting `listen`)", config.listen))?;
+    info!(address = %app.local_addr()?, database = %vidpress_store::redact_url(&config.database_url), "vidpress is serving");
+
+    let stop = CancellationToken::new();
+    let workers = pool.map(|pool| {
         let stop = stop.clone();
         tokio::spawn(async move { pool.run(stop).await })
     });

@@ -1,0 +1,172 @@
+//! The pipeline end to end through the real `vidpress` binary: real yt-dlp fetching from a
+//! server on 127.0.0.1, real FFmpeg, real Whisper base, and SQLite shared between processes.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{Api, FileServer, Instance, recall, script_words, signal};
+
+fn job<'a>(status: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
+    status["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["kind"] == kind)
+        .collect()
+}
+
+fn assert_matches_script(status: &serde_json::Value) {
+    let markdown = status["draft"]["markdown"].as_str().expect("a draft");
+    let r = recall(&script_words(), markdown);
+    assert!(
+        r >= 0.85,
+        "the draft holds only {:.0}% of the script's words:\n{markdown}",
+        r * 100.0
+    );
+}
+
+#[tokio::test]
+async fn a_video_url_becomes_a_ready_draft() {
+    let media = support::media("speech.mp4");
+    let host = FileServer::start(media.parent().unwrap()).await;
+    let vp = Instance::new();
+    let server = vp.start(&["serve"], &[]).await;
+    let api = Api::new(&vp.base());
+
+    let id = api.submit_url(&host.url("speech.mp4")).await;
+    let status = api.wait_until_finished(id).await;
+    assert_eq!(status["state"], "ready", "{status:#}");
+    for kind in ["fetch", "transcribe", "draft", "illustrate"] {
+        let jobs = job(&status, kind);
+        assert_eq!(jobs.len(), 1, "one {kind} job: {status:#}");
+        assert_eq!(jobs[0]["state"], "succeeded");
+        assert_eq!(jobs[0]["progress"], 100);
+    }
+    assert_matches_script(&status);
+    let html = status["draft"]["html"].as_str().unwrap();
+    assert!(html.contains("<h2"), "sections with headings: {html}");
+    assert!(
+        status["draft"]["header_note"]
+            .as_str()
+            .unwrap()
+            .contains("no header image")
+    );
+    assert!(
+        vp.scratch_entries().is_empty(),
+        "scratch left behind: {:?}",
+        vp.scratch_entries()
+    );
+    signal(&server, "-TERM");
+}
+
+#[tokio::test]
+async fn a_corrupt_upload_fails_alone_and_the_next_video_finishes() {
+    let vp = Instance::new();
+    let server = vp.start(&["serve"], &[]).await;
+    let api = Api::new(&vp.base());
+    let fake = vp.dir.path().join("holiday.mp4");
+    std::fs::write(&fake, "this is a text file, not a video\n".repeat(50)).unwrap();
+
+    let bad = api.upload(&fake).await;
+    let good = api.upload(&support::media("speech.mkv")).await;
+
+    let status = api.wait_until_finished(bad).await;
+    assert_eq!(status["state"], "failed", "{status:#}");
+    let error = status["error"].as_str().unwrap();
+    assert!(
+        error.contains("not a media file"),
+        "a message a person understands: {error}"
+    );
+    let transcribe = job(&status, "transcribe");
+    assert_eq!(transcribe[0]["state"], "failed");
+    assert_eq!(transcribe[0]["attempts"], 1, "bad input is not retried");
+
+    let status = api.wait_until_finished(good).await;
+    assert_eq!(status["state"], "ready", "{status:#}");
+    assert_matches_script(&status);
+    assert!(
+        vp.scratch_entries().is_empty(),
+        "uploads and scratch removed: {:?}",
+        vp.scratch_entries()
+    );
+    signal(&server, "-TERM");
+}
+
+#[tokio::test]
+async fn a_worker_killed_during_transcription_is_replaced_and_resumes_there() {
+    let media = support::media("speech.webm");
+    let host = FileServer::start(media.parent().unwrap()).await;
+    let vp = Instance::new();
+    let web = vp.start(&["serve", "--no-workers"], &[]).await;
+    let api = Api::new(&vp.base());
+    let short_lease = [("VIDPRESS_JOB_LEASE_SECONDS", "3")];
+    let mut first = vp.start(&["worker"], &short_lease).await;
+
+    let id = api.submit_url(&host.url("speech.webm")).await;
+    api.wait_for(id, "transcription under way", |s| {
+        job(s, "transcribe")
+            .first()
+            .is_some_and(|j| j["state"] == "running" && j["progress"].as_u64() > Some(10))
+    })
+    .await;
+    signal(&first, "-KILL");
+    first.0.wait().unwrap();
+
+    let second = vp.start(&["worker"], &short_lease).await;
+    let status = api.wait_until_finished(id).await;
+    assert_eq!(status["state"], "ready", "{status:#}");
+    let fetch = job(&status, "fetch");
+    assert_eq!(
+        (fetch.len(), &fetch[0]["attempts"]),
+        (1, &serde_json::json!(1)),
+        "fetch ran once: {status:#}"
+    );
+    let transcribe = job(&status, "transcribe");
+    assert_eq!(transcribe.len(), 1);
+    assert_eq!(
+        transcribe[0]["attempts"], 2,
+        "transcription resumed on the second worker"
+    );
+    assert_eq!(job(&status, "draft").len(), 1, "exactly one draft");
+    assert_matches_script(&status);
+    signal(&second, "-TERM");
+    signal(&web, "-TERM");
+}
+
+#[tokio::test]
+async fn cancelling_stops_the_running_step_and_frees_the_worker() {
+    let media = support::media("speech.mp4");
+    let host = FileServer::start(media.parent().unwrap()).await;
+    let vp = Instance::new();
+    let server = vp.start(&["serve"], &[]).await;
+    let api = Api::new(&vp.base());
+
+    let id = api.submit_url(&host.url("speech.mp4")).await;
+    api.wait_for(id, "transcription under way", |s| {
+        job(s, "transcribe")
+            .first()
+            .is_some_and(|j| j["state"] == "running")
+    })
+    .await;
+    assert_eq!(api.cancel(id).await, 202);
+    let status = api.status(id).await;
+    assert_eq!(status["state"], "cancelled");
+    assert_eq!(job(&status, "transcribe")[0]["state"], "cancelled");
+    assert_eq!(api.cancel(id).await, 400, "cancelling twice is refused");
+
+    // The worker is free again: the next video finishes, and no draft appears for the first.
+    let next = api.submit_url(&host.url("speech.mp4")).await;
+    let done = api.wait_until_finished(next).await;
+    assert_eq!(done["state"], "ready", "{done:#}");
+    let status = api.status(id).await;
+    assert_eq!(status["state"], "cancelled");
+    assert!(status["draft"].is_null());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        vp.scratch_entries().is_empty(),
+        "scratch left behind: {:?}",
+        vp.scratch_entries()
+    );
+    signal(&server, "-TERM");
+}

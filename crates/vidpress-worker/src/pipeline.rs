@@ -1,0 +1,482 @@
+//! The pipeline steps as job handlers: fetch → transcribe → draft → illustrate → ready.
+//!
+//! Each step reads its input from the store, does its work, and in one transaction stores its
+//! output, moves the video on, enqueues the next step and completes its own job. A retry (or a
+//! new worker after a crash) therefore resumes at the step that failed, and a step whose output
+//! already exists only moves on. A step that fails for good marks the video failed with a message
+//! a person can act on, and scratch files are removed when a video finishes, fails or is cancelled.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{OnceCell, watch};
+use tracing::{info, warn};
+use vidpress_core::{JobKind, MediaUrl, Transcript, VideoId, VideoMeta, VideoSource};
+use vidpress_draft::DraftOptions;
+use vidpress_media::{FetchError, FetchOptions};
+use vidpress_store::videos::{self, NewDraft, StoredTranscript};
+use vidpress_store::{Video, VideoKey, VideoState, now_ms};
+use vidpress_transcribe::engine::{Engine, TranscribeOptions};
+use vidpress_transcribe::models::ModelStore;
+
+use crate::{JobContext, JobError, Registry};
+
+/// What the pipeline needs to run.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// Scratch space; each video gets `video-<id>/` inside, removed when it is done.
+    pub work_dir: PathBuf,
+    /// The Whisper models directory.
+    pub models_dir: PathBuf,
+    /// Which installed model to use (`base`, `tiny.en`, `base:f16`, or a path).
+    pub model: String,
+    pub fetch: FetchOptions,
+    pub transcribe: TranscribeOptions,
+    pub draft: DraftOptions,
+    /// Attempts each step gets.
+    pub max_attempts: u32,
+}
+
+/// The pipeline's handlers and the state they share (the loaded Whisper model).
+#[derive(Debug)]
+pub struct Pipeline {
+    config: PipelineConfig,
+    engine: OnceCell<Arc<Engine>>,
+}
+
+impl Pipeline {
+    /// A pipeline; the model is loaded on first use.
+    pub fn new(config: PipelineConfig) -> Arc<Pipeline> {
+        Arc::new(Pipeline {
+            config,
+            engine: OnceCell::new(),
+        })
+    }
+
+    /// Registers the four steps.
+    pub fn register(self: &Arc<Self>, registry: &mut Registry) {
+        let steps: [(JobKind, StepFn); 4] = [
+            (JobKind::Fetch, |p, c, v| Box::pin(p.fetch(c, v))),
+            (JobKind::Transcribe, |p, c, v| Box::pin(p.transcribe(c, v))),
+            (JobKind::Draft, |p, c, v| Box::pin(p.draft(c, v))),
+            (JobKind::Illustrate, |p, c, v| Box::pin(p.illustrate(c, v))),
+        ];
+        for (kind, step) in steps {
+            let pipeline = self.clone();
+            registry.register(kind, move |ctx| pipeline.clone().run_step(ctx, step));
+        }
+    }
+
+    /// The scratch directory of a video.
+    pub fn scratch_dir(&self, video: VideoKey) -> PathBuf {
+        self.config.work_dir.join(format!("video-{}", video.0))
+    }
+
+    async fn run_step(self: Arc<Self>, ctx: JobContext, step: StepFn) -> Result<(), JobError> {
+        let id = ctx.job().payload["video_id"]
+            .as_i64()
+            .map(VideoKey)
+            .ok_or_else(|| JobError::Permanent("the job does not name a video".into()))?;
+        let video = ctx.store.video(id).await?;
+        if matches!(video.state, VideoState::Cancelled | VideoState::Failed)
+            || video.deleted_at.is_some()
+        {
+            info!(video = %id, state = video.state.as_str(), "video is no longer in the pipeline; skipping");
+            return Ok(());
+        }
+        let result = step(self.clone(), ctx.clone(), video).await;
+        if let Err(error) = &result {
+            self.after_failure(&ctx, id, error).await;
+        }
+        result
+    }
+
+    async fn after_failure(&self, ctx: &JobContext, id: VideoKey, error: &JobError) {
+        let job = ctx.job();
+        let final_failure = match error {
+            JobError::Permanent(_) => true,
+            JobError::Retryable(_) | JobError::RetryAt { .. } => job.attempts >= job.max_attempts,
+            JobError::Stopped => false,
+        };
+        let recorded = if final_failure {
+            self.remove_scratch(&ctx.store, id).await;
+            ctx.store
+                .set_video_error(id, VideoState::Failed, &error.to_string())
+                .await
+        } else if let JobError::Stopped = error {
+            if ctx
+                .store
+                .video(id)
+                .await
+                .is_ok_and(|v| v.state == VideoState::Cancelled)
+            {
+                self.remove_scratch(&ctx.store, id).await;
+            }
+            Ok(())
+        } else {
+            let message = format!(
+                "{error} (attempt {} of {}; it will be retried)",
+                job.attempts, job.max_attempts
+            );
+            ctx.store
+                .set_video_error(id, VideoState::during(job.kind), &message)
+                .await
+        };
+        if let Err(e) = recorded {
+            warn!(video = %id, error = %e, "could not record the failure on the video");
+        }
+    }
+
+    /// Removes the video's scratch directory, and its media file when that lies in the scratch
+    /// space (an upload); a file the user pointed at is never touched.
+    async fn remove_scratch(&self, store: &vidpress_store::Store, id: VideoKey) {
+        if let Ok(Video {
+            media_path: Some(path),
+            ..
+        }) = store.video(id).await
+        {
+            let path = PathBuf::from(path);
+            if path.starts_with(&self.config.work_dir) && path.is_file() {
+                if let Err(e) = tokio::fs::remove_file(&path).await {
+                    warn!(file = %path.display(), error = %e, "could not remove the uploaded file");
+                }
+            }
+        }
+        let dir = self.scratch_dir(id);
+        match tokio::fs::remove_dir_all(&dir).await {
+            Ok(()) => info!(dir = %dir.display(), "removed scratch files"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => warn!(dir = %dir.display(), error = %e, "could not remove scratch files"),
+        }
+    }
+
+    /// Commits a step's outcome: `store_output` writes on the transaction, then the video moves
+    /// to `next`'s state, `next` is enqueued, and this job completes, all together.
+    async fn advance<F>(
+        &self,
+        ctx: &JobContext,
+        id: VideoKey,
+        next: JobKind,
+        store_output: F,
+    ) -> Result<(), JobError>
+    where
+        F: for<'c> FnOnce(
+            &'c mut vidpress_store::AnyConnection,
+        ) -> std::pin::Pin<
+            Box<dyn Future<Output = Result<(), vidpress_store::StoreError>> + Send + 'c>,
+        >,
+    {
+        let mut tx = ctx.store.begin().await?;
+        store_output(&mut tx).await?;
+        videos::set_video_state(&mut tx, id, VideoState::during(next)).await?;
+        videos::enqueue_step(&mut tx, next, id, self.config.max_attempts).await?;
+        ctx.complete_in(&mut tx).await?;
+        tx.commit()
+            .await
+            .map_err(vidpress_store::StoreError::from)?;
+        Ok(())
+    }
+
+    async fn fetch(self: Arc<Self>, ctx: JobContext, video: Video) -> Result<(), JobError> {
+        let path = match video
+            .media_path
+            .as_deref()
+            .filter(|p| Path::new(p).is_file())
+        {
+            Some(path) => PathBuf::from(path),
+            None => {
+                let url = video.source_url.clone().ok_or_else(|| {
+                    JobError::Permanent("the video has neither a URL nor a media file".into())
+                })?;
+                let dir = self.scratch_dir(video.id);
+                tokio::fs::create_dir_all(&dir).await.map_err(|e| {
+                    JobError::Retryable(format!("cannot create {}: {e}", dir.display()))
+                })?;
+                let (progress, reporter) = Progress::start(&ctx);
+                let fetched =
+                    vidpress_media::fetch(&url, &dir, "source", &self.config.fetch, |p| {
+                        let pct = p.percent.unwrap_or(0.0).clamp(0.0, 100.0) as u8;
+                        progress.report(pct, format!("downloading {pct}%"));
+                    });
+                let result = tokio::select! {
+                    r = fetched => r,
+                    _ = ctx.cancelled() => return Err(JobError::Stopped),
+                };
+                reporter.finish().await;
+                result.map_err(fetch_error)?
+            }
+        };
+        let path = path.to_string_lossy().into_owned();
+        self.advance(&ctx, video.id, JobKind::Transcribe, |tx| {
+            Box::pin(async move { videos::set_media_path(tx, video.id, &path).await })
+        })
+        .await
+    }
+
+    async fn engine(&self) -> Result<Arc<Engine>, JobError> {
+        let engine = self
+            .engine
+            .get_or_try_init(|| async {
+                let models = ModelStore::new(&self.config.models_dir);
+                let path = models
+                    .resolve(&self.config.model)
+                    .map_err(|e| JobError::Retryable(e.to_string()))?;
+                let engine = tokio::task::spawn_blocking(move || Engine::load(&path))
+                    .await
+                    .map_err(|e| JobError::Retryable(format!("loading the model failed: {e}")))?
+                    .map_err(|e| JobError::Retryable(e.to_string()))?;
+                Ok::<_, JobError>(Arc::new(engine))
+            })
+            .await?;
+        Ok(engine.clone())
+    }
+
+    async fn transcribe(self: Arc<Self>, ctx: JobContext, video: Video) -> Result<(), JobError> {
+        if ctx.store.transcript(video.id).await?.is_none() {
+            let media = video.media_path.clone().ok_or_else(|| {
+                JobError::Permanent("the video has no media file to transcribe".into())
+            })?;
+            let (progress, reporter) = Progress::start(&ctx);
+            progress.report(0, "decoding audio".into());
+            let decode_progress = progress.clone();
+            let decoded = tokio::task::spawn_blocking(move || {
+                vidpress_media::decode_audio(Path::new(&media), |f| {
+                    let pct = (f.clamp(0.0, 1.0) * 10.0) as u8;
+                    decode_progress.report(pct, format!("decoding audio {}%", pct * 10));
+                })
+            });
+            let samples = tokio::select! {
+                r = decoded => r.map_err(|e| JobError::Retryable(format!("decoding crashed: {e}")))?,
+                _ = ctx.cancelled() => return Err(JobError::Stopped),
+            }
+            .map_err(|e| JobError::Permanent(e.to_string()))?;
+            if samples.is_empty() {
+                return Err(JobError::Permanent(
+                    "the file's audio track is empty".into(),
+                ));
+            }
+            let engine = self.engine().await?;
+            let opts = self.config.transcribe.clone();
+            let whisper_progress = progress.clone();
+            let model = engine
+                .path()
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let minutes = samples.len() as f64 / 16_000.0 / 60.0;
+            progress.report(10, format!("transcribing {minutes:.1} minutes of audio"));
+            // whisper.cpp checks this flag between steps, so a cancel frees the CPU at once.
+            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let stop_whisper = stop.clone();
+            let running = tokio::task::spawn_blocking(move || {
+                let report = move |p: u8| {
+                    let pct = 10 + (u32::from(p) * 88 / 100) as u8;
+                    whisper_progress.report(pct, format!("transcribing {p}%"));
+                };
+                engine.transcribe_until(&samples, &opts, report, stop_whisper)
+            });
+            let transcript = tokio::select! {
+                r = running => r.map_err(|e| JobError::Retryable(format!("transcription crashed: {e}")))?,
+                _ = ctx.cancelled() => {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return Err(JobError::Stopped);
+                }
+            }
+            .map_err(|e| JobError::Retryable(e.to_string()))?;
+            reporter.finish().await;
+            let stored = StoredTranscript {
+                language: transcript.language().map(str::to_owned),
+                model,
+                body: serde_json::to_string(&transcript)
+                    .map_err(|e| JobError::Permanent(e.to_string()))?,
+            };
+            return self
+                .advance(&ctx, video.id, JobKind::Draft, |tx| {
+                    Box::pin(async move { videos::save_transcript(tx, video.id, &stored).await })
+                })
+                .await;
+        }
+        self.advance(&ctx, video.id, JobKind::Draft, |_| {
+            Box::pin(async { Ok(()) })
+        })
+        .await
+    }
+
+    async fn draft(self: Arc<Self>, ctx: JobContext, video: Video) -> Result<(), JobError> {
+        if ctx.store.draft_for_video(video.id).await?.is_none() {
+            let stored = ctx.store.transcript(video.id).await?.ok_or_else(|| {
+                JobError::Permanent("the video has no transcript to draft from".into())
+            })?;
+            let transcript: Transcript = serde_json::from_str(&stored.body).map_err(|e| {
+                JobError::Permanent(format!("the stored transcript is unreadable: {e}"))
+            })?;
+            let meta = VideoMeta {
+                title: video.title.clone(),
+                source: video_source(&video),
+            };
+            let options = self.config.draft.clone();
+            let draft = tokio::task::spawn_blocking(move || {
+                vidpress_draft::format(&transcript, &meta, &options)
+            })
+            .await
+            .map_err(|e| JobError::Retryable(format!("formatting crashed: {e}")))?;
+            let body =
+                serde_json::to_string(&draft).map_err(|e| JobError::Permanent(e.to_string()))?;
+            let user = video.user_id;
+            return self
+                .advance(&ctx, video.id, JobKind::Illustrate, |tx| {
+                    Box::pin(async move {
+                        let new = NewDraft {
+                            title: &draft.title,
+                            slug: draft.slug.as_str(),
+                            body: &body,
+                            markdown: &draft.markdown,
+                            html: &draft.html,
+                        };
+                        videos::save_draft(tx, video.id, user, &new).await
+                    })
+                })
+                .await;
+        }
+        self.advance(&ctx, video.id, JobKind::Illustrate, |_| {
+            Box::pin(async { Ok(()) })
+        })
+        .await
+    }
+
+    async fn illustrate(self: Arc<Self>, ctx: JobContext, video: Video) -> Result<(), JobError> {
+        let mut tx = ctx.store.begin().await?;
+        videos::set_header(
+            &mut tx,
+            video.id,
+            None,
+            "no header image was made: image generation is not part of this version yet",
+        )
+        .await?;
+        videos::set_video_state(&mut tx, video.id, VideoState::Ready).await?;
+        ctx.complete_in(&mut tx).await?;
+        tx.commit()
+            .await
+            .map_err(vidpress_store::StoreError::from)?;
+        self.remove_scratch(&ctx.store, video.id).await;
+        info!(video = %video.id, "draft ready");
+        Ok(())
+    }
+}
+
+type StepFn = fn(
+    Arc<Pipeline>,
+    JobContext,
+    Video,
+) -> std::pin::Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
+
+/// Where the post links and embeds the video.
+fn video_source(video: &Video) -> VideoSource {
+    if let Some(id) = video
+        .youtube_id
+        .as_deref()
+        .and_then(|id| VideoId::parse(id).ok())
+    {
+        return VideoSource::Youtube(id);
+    }
+    if let Some(url) = video
+        .source_url
+        .as_deref()
+        .and_then(|u| MediaUrl::parse(u).ok())
+    {
+        return VideoSource::Link(url);
+    }
+    let name = video
+        .media_path
+        .as_deref()
+        .and_then(|p| Path::new(p).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| video.title.clone());
+    VideoSource::File(name)
+}
+
+/// Turns a fetch failure into a job error with a message a person can act on.
+fn fetch_error(e: FetchError) -> JobError {
+    let message = e.to_string();
+    match e.retry_after() {
+        Some(wait) if e.is_retryable() => {
+            let at_ms = now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+            JobError::RetryAt {
+                message: format!("{message}; retrying at {}", clock_time(at_ms)),
+                at_ms,
+            }
+        }
+        _ if e.is_retryable() => JobError::Retryable(message),
+        _ => JobError::Permanent(message),
+    }
+}
+
+/// `18:00 UTC` for an epoch-milliseconds time.
+fn clock_time(at_ms: i64) -> String {
+    let secs_of_day = (at_ms / 1000).rem_euclid(86_400);
+    format!(
+        "{:02}:{:02} UTC",
+        secs_of_day / 3600,
+        secs_of_day % 3600 / 60
+    )
+}
+
+/// Progress from synchronous callbacks (yt-dlp's output, whisper.cpp's thread), written to the
+/// job at most twice a second so the database is not flooded.
+#[derive(Clone)]
+struct Progress(watch::Sender<(u8, String)>);
+
+struct Reporter(tokio::task::JoinHandle<()>, Progress);
+
+impl Progress {
+    fn start(ctx: &JobContext) -> (Progress, Reporter) {
+        let (tx, mut rx) = watch::channel((0u8, String::new()));
+        let ctx = ctx.clone();
+        let task = tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let (pct, message) = rx.borrow_and_update().clone();
+                if let Err(e) = ctx.progress(pct, &message).await {
+                    warn!(error = %e, "could not record progress");
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
+        let progress = Progress(tx);
+        (progress.clone(), Reporter(task, progress))
+    }
+
+    fn report(&self, percent: u8, message: String) {
+        self.0.send_if_modified(|current| {
+            let changed = current.0 != percent;
+            if changed {
+                *current = (percent, message);
+            }
+            changed
+        });
+    }
+}
+
+impl Reporter {
+    /// Stops reporting once the last value has been written.
+    async fn finish(self) {
+        let Reporter(task, progress) = self;
+        drop(progress);
+        let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_times_read_as_clock_times() {
+        assert_eq!(clock_time(18 * 3_600_000), "18:00 UTC");
+        assert_eq!(
+            clock_time(86_400_000 + 9 * 3_600_000 + 5 * 60_000),
+            "09:05 UTC"
+        );
+    }
+}
