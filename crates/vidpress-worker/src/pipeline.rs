@@ -138,10 +138,11 @@ impl Pipeline {
         }) = store.video(id).await
         {
             let path = PathBuf::from(path);
-            if path.starts_with(&self.config.work_dir) && path.is_file() {
-                if let Err(e) = tokio::fs::remove_file(&path).await {
-                    warn!(file = %path.display(), error = %e, "could not remove the uploaded file");
-                }
+            if path.starts_with(&self.config.work_dir)
+                && path.is_file()
+                && let Err(e) = tokio::fs::remove_file(&path).await
+            {
+                warn!(file = %path.display(), error = %e, "could not remove the uploaded file");
             }
         }
         let dir = self.scratch_dir(id);
