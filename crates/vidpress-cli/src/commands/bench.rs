@@ -24,13 +24,106 @@ enum BenchTarget {
         #[arg(long)]
         sqlite_only: bool,
     },
+    /// End-to-end wall time of the pipeline on one video, split by step, then two at once.
+    Pipeline {
+        /// A media file, or a video URL (fetched with yt-dlp, so the fetch step is timed too).
+        input: String,
+    },
 }
 
 /// Runs the chosen benchmark and prints its figures.
-pub async fn run(_config: &crate::config::Config, args: &BenchArgs) -> anyhow::Result<()> {
+pub async fn run(config: &crate::config::Config, args: &BenchArgs) -> anyhow::Result<()> {
     match &args.target {
         BenchTarget::Queue { jobs, sqlite_only } => queue_bench(*jobs, *sqlite_only).await,
+        BenchTarget::Pipeline { input } => pipeline_bench(config, input).await,
     }
+}
+
+/// Runs the real pipeline (configured model, workers and limits) on 1, then 2 copies of a video
+/// and prints each video's time per step: from the previous step's end to this step's end.
+async fn pipeline_bench(config: &crate::config::Config, input: &str) -> anyhow::Result<()> {
+    let source = if vidpress_media::is_url(input) {
+        input.to_owned()
+    } else {
+        std::path::Path::new(input)
+            .canonicalize()?
+            .to_string_lossy()
+            .into_owned()
+    };
+    println!(
+        "model `{}`, {} Whisper threads, transcribe_concurrency {}",
+        config.model, config.transcribe_threads, config.transcribe_concurrency
+    );
+    println!(
+        "| videos at once | video | fetch s | transcribe s | draft s | illustrate s | total s |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for videos in [1, 2] {
+        let db = TestDb::sqlite().await;
+        let work = tempfile::tempdir()?;
+        let mut pipeline = super::serve::pipeline_config(config);
+        pipeline.work_dir = work.path().to_owned();
+        let mut registry = vidpress_worker::Registry::new();
+        vidpress_worker::Pipeline::new(pipeline).register(&mut registry);
+        let pool = vidpress_worker::WorkerPool::new(
+            db.store.clone(),
+            registry,
+            super::serve::pool_config(config, config.worker_concurrency),
+        );
+        let owner = db.store.ensure_user(&config.owner_email).await?;
+        let start = vidpress_store::now_ms();
+        let mut ids = Vec::new();
+        for n in 0..videos {
+            let media = if vidpress_media::is_url(&source) {
+                vidpress_store::MediaSource::Url(&source)
+            } else {
+                vidpress_store::MediaSource::File(&source)
+            };
+            ids.push(
+                db.store
+                    .create_video(owner.id, &format!("bench {n}"), media, 1)
+                    .await?
+                    .0,
+            );
+        }
+        pool.run_until_idle().await;
+        for (n, id) in ids.into_iter().enumerate() {
+            let video = db.store.video(id).await?;
+            anyhow::ensure!(
+                video.state == vidpress_store::VideoState::Ready,
+                "video {n} ended {}: {}",
+                video.state.as_str(),
+                video.error.unwrap_or_default()
+            );
+            let mut previous = start;
+            let mut cells = Vec::new();
+            for kind in [
+                JobKind::Fetch,
+                JobKind::Transcribe,
+                JobKind::Draft,
+                JobKind::Illustrate,
+            ] {
+                let jobs = db.store.jobs_for_video(id.0).await?;
+                match jobs
+                    .iter()
+                    .find(|j| j.kind == kind)
+                    .and_then(|j| j.finished_at)
+                {
+                    Some(done) => {
+                        cells.push(format!("{:.1}", (done - previous) as f64 / 1000.0));
+                        previous = done;
+                    }
+                    None => cells.push("–".into()),
+                }
+            }
+            println!(
+                "| {videos} | {n} | {} | {:.1} |",
+                cells.join(" | "),
+                (previous - start) as f64 / 1000.0
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn queue_bench(jobs: usize, sqlite_only: bool) -> anyhow::Result<()> {

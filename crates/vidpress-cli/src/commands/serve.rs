@@ -93,7 +93,7 @@ async fn api_config(config: &Config, store: &Store) -> anyhow::Result<ApiConfig>
     })
 }
 
-fn pool_config(config: &Config, concurrency: usize) -> PoolConfig {
+pub fn pool_config(config: &Config, concurrency: usize) -> PoolConfig {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "vidpress".into());
     PoolConfig {
         name: format!("{host}-{}", std::process::id()),
