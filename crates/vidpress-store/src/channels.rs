@@ -283,9 +283,14 @@ pub async fn record_announced_video(
     .await?;
     if let Some(row) = inserted {
         let video_id: i64 = row.try_get("id")?;
-        let job = NewJob::new(JobKind::Fetch, serde_json::json!({ "video_id": video_id }))
-            .for_video(video_id);
-        let job = enqueue(conn, &job).await?;
+        // The same first step, payload and attempts as every other entry point.
+        let job = crate::videos::enqueue_step(
+            conn,
+            JobKind::Fetch,
+            crate::VideoKey(video_id),
+            crate::queue::DEFAULT_MAX_ATTEMPTS,
+        )
+        .await?;
         return Ok(Recorded::New { video_id, job });
     }
     // Only a strictly newer announcement may change the title, so a late, out-of-order

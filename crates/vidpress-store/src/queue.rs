@@ -61,6 +61,9 @@ impl JobState {
     }
 }
 
+/// How many times a job runs before it stays failed, unless its creator says otherwise.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+
 /// Work to put on the queue.
 #[derive(Debug, Clone)]
 pub struct NewJob {
@@ -74,14 +77,14 @@ pub struct NewJob {
 }
 
 impl NewJob {
-    /// A job to run now, with the default of 5 attempts.
+    /// A job to run now, with [`DEFAULT_MAX_ATTEMPTS`].
     pub fn new(kind: JobKind, payload: serde_json::Value) -> Self {
         Self {
             kind,
             payload,
             video_id: None,
             run_at: None,
-            max_attempts: 5,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
         }
     }
 
