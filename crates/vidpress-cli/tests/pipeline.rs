@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use support::{Api, FileServer, Instance, recall, script_words, signal};
 
 fn job<'a>(status: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
@@ -162,7 +160,6 @@ async fn cancelling_stops_the_running_step_and_frees_the_worker() {
     let status = api.status(id).await;
     assert_eq!(status["state"], "cancelled");
     assert!(status["draft"].is_null());
-    tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(
         vp.scratch_entries().is_empty(),
         "scratch left behind: {:?}",
