@@ -49,17 +49,38 @@ async fn a_job_abandoned_on_its_last_attempt_fails(db: &TestDb) {
         .await
         .unwrap()
         .expect("first claim");
-    tokio::time::sleep(Duration::from_millis(80)).await;
-    assert!(
-        db.store
-            .claim("w", &[JobKind::Fetch], LEASE)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    let stored = db.store.job(id).await.unwrap();
+    // The dead worker never renews: once its lease runs out, an idle claim marks the job failed.
+    let stored = poll(|| async {
+        let claimed = db.store.claim("w", &[JobKind::Fetch], LEASE).await.unwrap();
+        assert!(
+            claimed.is_none(),
+            "a job out of attempts is never claimed again"
+        );
+        let job = db.store.job(id).await.unwrap();
+        Ok::<_, StoreError>((job.state == JobState::Failed).then_some(job))
+    })
+    .await;
     assert_eq!(stored.state, JobState::Failed);
     assert!(stored.last_error.unwrap().contains("stopped responding"));
+}
+
+/// Polls `check` until it yields a value; five seconds at most.
+async fn poll<T, E: std::fmt::Debug, F, Fut>(mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, E>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(value) = check().await.unwrap() {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "condition not met within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 fn job(n: u64) -> NewJob {
@@ -118,14 +139,8 @@ async fn an_expired_lease_is_claimed_again(db: &TestDb) {
             .unwrap()
             .is_none()
     );
-    // The dead worker never renews; let its short lease run out.
-    tokio::time::sleep(Duration::from_millis(120)).await;
-    let taken = db
-        .store
-        .claim("rescuer", &[JobKind::Fetch], LEASE)
-        .await
-        .unwrap()
-        .expect("the abandoned job is claimed again");
+    // The dead worker never renews; once its short lease runs out the job is claimed again.
+    let taken = poll(|| db.store.claim("rescuer", &[JobKind::Fetch], LEASE)).await;
     assert_eq!(taken.job.id, id);
     assert_eq!(taken.job.attempts, 2);
     assert_eq!(taken.job.lease_owner.as_deref(), Some("rescuer"));
