@@ -20,7 +20,7 @@ fn ffmpeg(args: &[&str]) {
         .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
         .args(args)
         .status()
-        .expect("ffmpeg CLI (scripts/media-test-deps.sh installs it)");
+        .expect("ffmpeg CLI (scripts/test.sh installs it)");
     assert!(status.success(), "ffmpeg {args:?} failed");
 }
 
@@ -37,7 +37,7 @@ fn long_file(minutes: u32, ext: &str, codec_args: &[&str]) -> PathBuf {
         let status = Command::new("espeak-ng")
             .args(["-w", speech.to_str().unwrap(), SCRIPT])
             .status()
-            .expect("espeak-ng (scripts/media-test-deps.sh installs it)");
+            .expect("espeak-ng (scripts/test.sh installs it)");
         assert!(status.success());
     }
     let seconds = (minutes * 60).to_string();

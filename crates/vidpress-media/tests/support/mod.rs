@@ -25,7 +25,7 @@ pub fn run(program: &str, args: &[&str]) {
         .unwrap_or_else(|e| {
             panic!(
                 "cannot run `{program}` ({e}); the media tests need espeak-ng and the ffmpeg CLI: \
-             apt-get install -y espeak-ng ffmpeg (see scripts/media-test-deps.sh)"
+             apt-get install -y espeak-ng ffmpeg (scripts/test.sh installs them)"
             )
         });
     assert!(
