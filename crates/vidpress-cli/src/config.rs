@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::{Context, bail};
+use url::Url;
 
 /// The file read when `--config` is not given, if it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "vidpress.toml";
@@ -56,8 +57,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The Whisper model the pipeline uses (`base`, `tiny.en`, `base:f16`, or a file path).
     pub model: String,
-    /// Whisper's CPU threads; default the machine's cores.
-    pub transcribe_threads: usize,
+    /// Whisper's CPU threads; `None` (the default) uses the cores idle when each
+    /// transcription starts.
+    pub transcribe_threads: Option<usize>,
     /// The yt-dlp program.
     pub ytdlp: PathBuf,
     /// The longest one download may take, in seconds.
@@ -70,7 +72,22 @@ pub struct Config {
     pub owner_email: String,
     /// The largest upload accepted, in megabytes.
     pub max_upload_mb: usize,
+    /// The address the WebSub hub reaches this server at; callbacks are
+    /// `<public_url>/websub/<token>`. Default: `http://<listen>/`, which only a hub on the same
+    /// machine can reach.
+    pub public_url: Url,
+    /// The WebSub hub subscriptions are made with.
+    pub websub_hub_url: Url,
+    /// Where YouTube's channel pages and feeds are read.
+    pub youtube_base_url: Url,
+    /// The subscription lease asked of the hub, in seconds (renewed at 80 %).
+    pub websub_lease_seconds: u64,
+    /// Seconds between two polls of a linked channel's feed, the backstop for missed pushes.
+    pub feed_poll_seconds: u64,
 }
+
+/// YouTube's hub.
+pub const DEFAULT_WEBSUB_HUB_URL: &str = "https://pubsubhubbub.appspot.com/subscribe";
 
 /// One place values come from: a parsed TOML file and the environment.
 struct Sources {
@@ -134,10 +151,6 @@ impl Sources {
     }
 }
 
-fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 /// A count that must be at least one.
 #[derive(Debug, Clone, Copy)]
 struct Positive(usize);
@@ -149,6 +162,24 @@ impl FromStr for Positive {
             Ok(0) => Err("must be at least 1".into()),
             Ok(n) => Ok(Positive(n)),
             Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// An `http://` or `https://` URL.
+#[derive(Debug, Clone)]
+struct HttpUrl(Url);
+
+impl FromStr for HttpUrl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let url = Url::parse(s).map_err(|e| e.to_string())?;
+        match url.scheme() {
+            "http" | "https" if url.host().is_some() => Ok(HttpUrl(url)),
+            "http" | "https" => Err("the URL has no host".into()),
+            other => Err(format!(
+                "expected an http:// or https:// URL, not {other}://"
+            )),
         }
     }
 }
@@ -187,10 +218,10 @@ impl Config {
             .get("data_dir")?
             .unwrap_or_else(|| PathBuf::from("data"));
         let default_db = format!("sqlite://{}", data_dir.join("vidpress.db").display());
+        let listen = src
+            .get("listen")?
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
         let config = Config {
-            listen: src
-                .get("listen")?
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             database_url: src.get("database_url")?.unwrap_or(default_db),
             models_dir: src
                 .get("models_dir")?
@@ -207,9 +238,7 @@ impl Config {
             shutdown_grace_seconds: src.get("shutdown_grace_seconds")?.unwrap_or(30),
             log_format: src.get("log_format")?.unwrap_or(LogFormat::Text),
             model: src.get("model")?.unwrap_or_else(|| "base".to_owned()),
-            transcribe_threads: src
-                .get::<Positive>("transcribe_threads")?
-                .map_or_else(default_threads, |p| p.0),
+            transcribe_threads: src.get::<Positive>("transcribe_threads")?.map(|p| p.0),
             ytdlp: src
                 .get("ytdlp")?
                 .unwrap_or_else(vidpress_media::default_ytdlp),
@@ -224,6 +253,26 @@ impl Config {
                 .get("owner_email")?
                 .unwrap_or_else(|| "owner@localhost".to_owned()),
             max_upload_mb: src.get::<Positive>("max_upload_mb")?.map_or(4096, |p| p.0),
+            public_url: match src.get::<HttpUrl>("public_url")? {
+                Some(url) => url.0,
+                None => Url::parse(&format!("http://{listen}/"))
+                    .context("the listen address does not make a URL")?,
+            },
+            websub_hub_url: src.get::<HttpUrl>("websub_hub_url")?.map_or_else(
+                || Url::parse(DEFAULT_WEBSUB_HUB_URL).expect("valid URL"),
+                |u| u.0,
+            ),
+            youtube_base_url: src.get::<HttpUrl>("youtube_base_url")?.map_or_else(
+                || Url::parse(vidpress_websub::YOUTUBE_BASE_URL).expect("valid URL"),
+                |u| u.0,
+            ),
+            websub_lease_seconds: src
+                .get::<Positive>("websub_lease_seconds")?
+                .map_or(vidpress_websub::DEFAULT_LEASE_SECONDS, |p| p.0 as u64),
+            feed_poll_seconds: src
+                .get::<Positive>("feed_poll_seconds")?
+                .map_or(3600, |p| p.0 as u64),
+            listen,
             data_dir,
         };
         if !(config.database_url.starts_with("sqlite:")
@@ -256,6 +305,30 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.database_url, "sqlite://data/vidpress.db");
         assert_eq!(c.worker_concurrency, 4);
+        assert_eq!(c.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(c.websub_hub_url.as_str(), DEFAULT_WEBSUB_HUB_URL);
+        assert_eq!(c.youtube_base_url.as_str(), "https://www.youtube.com/");
+        assert_eq!(c.websub_lease_seconds, 432_000);
+    }
+
+    #[test]
+    fn websub_urls_must_be_http() {
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("VIDPRESS_LISTEN", "0.0.0.0:9000"),
+                ("VIDPRESS_PUBLIC_URL", "https://press.example.org/vp/"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.public_url.as_str(), "https://press.example.org/vp/");
+        let err = Config::load_from(None, env(&[("VIDPRESS_WEBSUB_HUB_URL", "ftp://hub/")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`websub_hub_url`") && err.contains("ftp://"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -34,6 +34,9 @@ enum Command {
     Migrate,
     /// Measure the job queue's throughput on SQLite and PostgreSQL.
     Bench(commands::bench::BenchArgs),
+    /// Link, list and unlink YouTube channels whose uploads become drafts.
+    #[command(subcommand)]
+    Channels(commands::channels::ChannelsCommand),
     /// Install, import and list Whisper models.
     #[command(subcommand)]
     Models(commands::models::ModelsCommand),
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
             Command::Worker(args) => commands::serve::worker(&config, &args).await,
             Command::Migrate => commands::serve::migrate(&config).await,
             Command::Bench(args) => commands::bench::run(&config, &args).await,
+            Command::Channels(cmd) => commands::channels::run(&config, &cmd).await,
             Command::Models(cmd) => commands::models::run(&config.models_dir, cmd).await,
             Command::Convert(args) => commands::convert::run(&config, &args).await,
             Command::Transcribe(args) => commands::transcribe::run(&config.models_dir, &args).await,

@@ -1,10 +1,13 @@
 //! Opening the database: backend detection from the URL, pool settings, migrations.
 
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Executor};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::StoreError;
 
@@ -43,6 +46,49 @@ impl Default for StoreOptions {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time, and a writer that finds the lock taken sleeps in
+    /// growing steps (up to 100 ms) before trying again. Transactions of one process queue
+    /// here instead, in order, so concurrent writers hand the lock on at once.
+    write_gate: Option<Arc<Mutex<()>>>,
+}
+
+/// How long [`Store::begin`] waits its turn on SQLite before going ahead anyway (SQLite's own
+/// busy timeout then applies), so a transaction opened while the same task holds another can
+/// never wait forever.
+const GATE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A transaction opened by [`Store::begin`]; it derefs to the connection that queries take.
+/// Dropped without [`Transaction::commit`], it rolls back.
+#[derive(Debug)]
+pub struct Transaction {
+    // Declared first: dropped (rolled back) before the gate opens for the next writer.
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl Transaction {
+    /// Commits the transaction.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    /// Rolls the transaction back.
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl Deref for Transaction {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for Transaction {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
 }
 
 /// The URL with any password replaced by `***`, safe to log or show.
@@ -97,7 +143,12 @@ impl Store {
         .connect(&url)
         .await
         .map_err(connect_error)?;
-        Ok(Store { pool, backend })
+        let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Store {
+            pool,
+            backend,
+            write_gate,
+        })
     }
 
     /// Applies every pending migration for this backend.
@@ -126,8 +177,17 @@ impl Store {
     }
 
     /// Starts a transaction; work created inside it (jobs included) appears only on commit.
-    pub async fn begin(&self) -> Result<crate::Transaction, StoreError> {
-        Ok(self.pool.begin().await?)
+    pub async fn begin(&self) -> Result<Transaction, StoreError> {
+        let turn = match &self.write_gate {
+            Some(gate) => tokio::time::timeout(GATE_TIMEOUT, gate.clone().lock_owned())
+                .await
+                .ok(),
+            None => None,
+        };
+        Ok(Transaction {
+            tx: self.pool.begin().await?,
+            _turn: turn,
+        })
     }
 
     /// Closes every connection, waiting for those in use to be returned.

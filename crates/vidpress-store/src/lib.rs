@@ -24,10 +24,9 @@ pub use videos::{
     MediaSource, NewDraft, StoredDraft, StoredTranscript, Video, VideoKey, VideoState,
 };
 
+pub use db::Transaction;
 /// A connection callers pass to functions that must run inside their transaction.
 pub use sqlx::AnyConnection;
-/// A transaction opened by [`Store::begin`].
-pub type Transaction = sqlx::Transaction<'static, sqlx::Any>;
 
 /// Milliseconds since the Unix epoch, the time unit of every stored timestamp.
 pub fn now_ms() -> i64 {

@@ -75,7 +75,7 @@ fn main() {
     let engine = Engine::load(Path::new(model)).expect("model loads");
     let load_s = t.elapsed().as_secs_f64();
     let opts = TranscribeOptions {
-        threads,
+        threads: Some(threads),
         beam_size: beam,
         ..TranscribeOptions::default()
     };

@@ -52,8 +52,9 @@ pub enum EngineError {
 /// How to decode.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TranscribeOptions {
-    /// CPU threads; defaults to the machine's cores.
-    pub threads: usize,
+    /// CPU threads; `None` picks the idle cores when each transcription starts
+    /// ([`default_threads`]).
+    pub threads: Option<usize>,
     /// Beam width; 1 decodes greedily.
     pub beam_size: usize,
     /// Language code, or `None` to detect it (English-only models always use `en`).
@@ -117,7 +118,7 @@ fn threads_for(
 impl Default for TranscribeOptions {
     fn default() -> Self {
         Self {
-            threads: default_threads(),
+            threads: None,
             beam_size: 1,
             language: None,
             guards: GuardConfig::default(),
@@ -219,7 +220,9 @@ impl Engine {
             SamplingStrategy::Greedy { best_of: 2 }
         };
         let mut params = FullParams::new(strategy);
-        params.set_n_threads(opts.threads.max(1) as i32);
+        let threads = opts.threads.unwrap_or_else(default_threads).max(1);
+        tracing::debug!(threads, "transcribing");
+        params.set_n_threads(threads as i32);
         params.set_language(Some(language));
         params.set_translate(false);
         params.set_print_progress(false);

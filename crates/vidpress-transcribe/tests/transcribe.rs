@@ -71,7 +71,7 @@ fn progress_is_reported_and_bad_requests_fail_clearly() {
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen2 = seen.clone();
     let opts = TranscribeOptions {
-        threads: 1,
+        threads: Some(1),
         ..TranscribeOptions::default()
     };
     engine

@@ -163,6 +163,7 @@ async fn notify(
         return Ok(StatusCode::GONE);
     };
     let mut tx = state.store.begin().await?;
+    let mut queued = false;
     for entry in feed
         .entries
         .iter()
@@ -177,6 +178,7 @@ async fn notify(
         };
         match record_announced_video(&mut tx, &channel, &video).await? {
             Recorded::New { video_id, job } => {
+                queued = true;
                 tracing::info!(video = video_id, youtube = %entry.video_id, %job, "new upload queued for fetching")
             }
             Recorded::TitleUpdated { video_id } => {
@@ -201,5 +203,8 @@ async fn notify(
     tx.commit()
         .await
         .map_err(vidpress_store::StoreError::from)?;
+    if queued {
+        state.wake_workers();
+    }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,11 +7,14 @@ use std::time::Duration;
 
 use url::Url;
 use vidpress_core::JobKind;
-use vidpress_store::channels::{AnnouncedVideo, poll_payload, record_announced_video};
+use vidpress_store::channels::{
+    AnnouncedVideo, Linked, NewSubscription, poll_payload, record_announced_video,
+};
 use vidpress_store::subscriptions::{Subscription, SubscriptionState};
-use vidpress_store::{NewJob, now_ms};
+use vidpress_store::{NewJob, Store, StoreError, UserId, now_ms};
 use vidpress_websub::{
-    CallbackToken, HubClient, HubError, Secret, SubscribeRequest, YouTube, callback_url,
+    CallbackToken, ChannelRef, ChannelRefError, HubClient, HubError, Secret, SubscribeRequest,
+    YouTube, YouTubeError, callback_url,
 };
 
 use crate::{JobContext, JobError, Registry};
@@ -29,6 +32,54 @@ pub struct WebsubJobs {
     pub lease_seconds: u64,
     /// Time between two polls of a channel's feed.
     pub poll_interval: Duration,
+}
+
+/// Why a channel could not be linked.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// What was typed names no channel.
+    #[error(transparent)]
+    Reference(#[from] ChannelRefError),
+    /// YouTube could not say which channel it is.
+    #[error(transparent)]
+    YouTube(#[from] YouTubeError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Links the channel a person typed (URL, `@handle` or id) to `user`: resolves it to its id,
+/// creates its subscription with a fresh secret and callback token, and queues the `subscribe`
+/// job and the first feed poll (one poll interval from now). Linking a channel twice is one
+/// channel; a failed subscription is tried again.
+pub async fn link_channel(
+    store: &Store,
+    youtube: &YouTube,
+    user: UserId,
+    input: &str,
+    poll_interval: Duration,
+) -> Result<Linked, LinkError> {
+    let reference = ChannelRef::parse(input)?;
+    let resolved = youtube.resolve(&reference).await?;
+    let topic = youtube.topic_url(&resolved.id);
+    let token = CallbackToken::generate();
+    let secret = Secret::generate();
+    let first_poll_at =
+        now_ms().saturating_add(i64::try_from(poll_interval.as_millis()).unwrap_or(i64::MAX));
+    let linked = store
+        .link_channel(
+            user,
+            &resolved.id,
+            resolved.title.as_deref().unwrap_or(""),
+            &NewSubscription {
+                topic: topic.as_str(),
+                callback_token: token.as_str(),
+                secret: secret.expose(),
+            },
+            first_poll_at,
+        )
+        .await?;
+    Ok(linked)
 }
 
 /// Registers the `subscribe`, `unsubscribe` and `poll_feed` handlers.

@@ -29,6 +29,9 @@ enum BenchTarget {
         /// A media file, or a video URL (fetched with yt-dlp, so the fetch step is timed too).
         input: String,
     },
+    /// Signed WebSub notifications verified, parsed and stored per second, and their latency,
+    /// on SQLite, against the real server in its own process.
+    Websub(super::bench_websub::WebsubBenchArgs),
 }
 
 /// Runs the chosen benchmark and prints its figures.
@@ -36,6 +39,7 @@ pub async fn run(config: &crate::config::Config, args: &BenchArgs) -> anyhow::Re
     match &args.target {
         BenchTarget::Queue { jobs, sqlite_only } => queue_bench(*jobs, *sqlite_only).await,
         BenchTarget::Pipeline { input } => pipeline_bench(config, input).await,
+        BenchTarget::Websub(args) => super::bench_websub::run(args).await,
     }
 }
 
@@ -50,9 +54,12 @@ async fn pipeline_bench(config: &crate::config::Config, input: &str) -> anyhow::
             .to_string_lossy()
             .into_owned()
     };
+    let threads = config
+        .transcribe_threads
+        .map_or_else(|| "idle-core".to_owned(), |n| n.to_string());
     println!(
-        "model `{}`, {} Whisper threads, transcribe_concurrency {}",
-        config.model, config.transcribe_threads, config.transcribe_concurrency
+        "model `{}`, {threads} Whisper threads, transcribe_concurrency {}",
+        config.model, config.transcribe_concurrency
     );
     println!(
         "| videos at once | video | fetch s | transcribe s | draft s | illustrate s | total s |"

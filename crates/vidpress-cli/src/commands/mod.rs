@@ -1,6 +1,8 @@
 //! One module per command.
 
 pub mod bench;
+pub mod bench_websub;
+pub mod channels;
 pub mod convert;
 pub mod models;
 pub mod serve;

@@ -12,6 +12,8 @@ use vidpress_media::FetchOptions;
 use vidpress_store::{RetryPolicy, Store, StoreOptions};
 use vidpress_transcribe::engine::TranscribeOptions;
 use vidpress_web::{ApiConfig, AppState, Application, WebConfig};
+use vidpress_websub::{HubClient, YouTube};
+use vidpress_worker::websub::WebsubJobs;
 use vidpress_worker::{Pipeline, PipelineConfig, PoolConfig, Registry, WorkerPool};
 
 use crate::config::Config;
@@ -71,11 +73,38 @@ pub fn pipeline_config(config: &Config) -> PipelineConfig {
     }
 }
 
-/// The job handlers this build runs.
-pub fn registry(config: &Config) -> Registry {
+/// The HTTP client for the hub and YouTube.
+pub fn http_client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .user_agent(concat!("vidpress/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("Failed to set up the HTTP client")
+}
+
+/// YouTube's pages and feeds, at the configured base URL.
+pub fn youtube(config: &Config, http: reqwest::Client) -> YouTube {
+    YouTube::new(http, config.youtube_base_url.clone())
+}
+
+/// The WebSub jobs' settings from the configuration.
+pub fn websub_jobs(config: &Config, http: reqwest::Client) -> WebsubJobs {
+    WebsubJobs {
+        hub: HubClient::new(http.clone(), config.websub_hub_url.clone()),
+        youtube: youtube(config, http),
+        public_url: config.public_url.clone(),
+        lease_seconds: config.websub_lease_seconds,
+        poll_interval: Duration::from_secs(config.feed_poll_seconds),
+    }
+}
+
+/// The job handlers this build runs: the pipeline's steps and the WebSub jobs.
+pub fn registry(config: &Config) -> anyhow::Result<Registry> {
     let mut registry = Registry::new();
     Pipeline::new(pipeline_config(config)).register(&mut registry);
-    registry
+    vidpress_worker::websub::register(&mut registry, websub_jobs(config, http_client()?));
+    Ok(registry)
 }
 
 /// The JSON API's settings; the owner account is created on first start.
@@ -141,13 +170,15 @@ pub async fn serve(config: &Config, args: &ServeArgs) -> anyhow::Result<()> {
     let web = WebConfig {
         listen: config.listen,
     };
-    let pool = (!args.no_workers).then(|| {
-        WorkerPool::new(
+    let pool = if args.no_workers {
+        None
+    } else {
+        Some(WorkerPool::new(
             store.clone(),
-            registry(config),
+            registry(config)?,
             pool_config(config, config.worker_concurrency),
-        )
-    });
+        ))
+    };
     let state = AppState {
         store: store.clone(),
         api: api_config(config, &store).await?,
@@ -156,7 +187,7 @@ pub async fn serve(config: &Config, args: &ServeArgs) -> anyhow::Result<()> {
     let app = Application::build(&web, state)
         .await
         .with_context(|| format!("Failed to listen on {} (setting `listen`)", config.listen))?;
-    info!(address = %app.local_addr()?, database = %vidpress_store::redact_url(&config.database_url), "vidpress is serving");
+    info!(address = %app.local_addr()?, public_url = %config.public_url, database = %vidpress_store::redact_url(&config.database_url), "vidpress is serving");
 
     let stop = CancellationToken::new();
     let workers = pool.map(|pool| {
@@ -186,7 +217,7 @@ pub async fn worker(config: &Config, args: &WorkerArgs) -> anyhow::Result<()> {
     let concurrency = args.concurrency.unwrap_or(config.worker_concurrency).max(1);
     let pool = WorkerPool::new(
         store.clone(),
-        registry(config),
+        registry(config)?,
         pool_config(config, concurrency),
     );
     let stop = CancellationToken::new();

@@ -8,7 +8,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use vidpress_media::FetchOptions;
 use vidpress_transcribe::models::{DEFAULT_MODEL, ModelStore};
-use vidpress_transcribe::{Engine, TranscribeOptions, default_threads};
+use vidpress_transcribe::{Engine, TranscribeOptions};
 
 /// Arguments of `vidpress transcribe`.
 #[derive(Debug, clap::Args)]
@@ -24,7 +24,7 @@ pub struct TranscribeArgs {
     /// Spoken language code (`en`, `de`…); detected when omitted.
     #[arg(long)]
     pub language: Option<String>,
-    /// CPU threads for Whisper (default: the machine's cores).
+    /// CPU threads for Whisper (default: the cores idle when transcription starts).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Beam width; 1 decodes greedily (fastest).
@@ -116,7 +116,7 @@ pub async fn run(models_dir: &Path, args: &TranscribeArgs) -> anyhow::Result<()>
     pb.finish_and_clear();
 
     let opts = TranscribeOptions {
-        threads: args.threads.unwrap_or_else(default_threads),
+        threads: args.threads,
         beam_size: args.beam_size.max(1),
         language: args.language.clone(),
         ..TranscribeOptions::default()
