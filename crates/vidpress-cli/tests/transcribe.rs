@@ -202,3 +202,36 @@ fn ggml_files_import_by_path_and_url_only_with_the_right_checksum() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a whisper.cpp GGML model"));
 }
+
+#[test]
+fn list_marks_only_the_weights_the_default_model_runs_with() {
+    let ct2 = repo_root().join("target/test-models/tiny.en-ct2");
+    assert!(
+        ct2.join("model.bin").is_file(),
+        "{} is missing: run scripts/install-model.sh",
+        ct2.display()
+    );
+    let models = tempfile::tempdir().unwrap();
+    let ct2 = ct2.to_str().unwrap();
+    for weights in ["f16", "q8_0"] {
+        let out = run(vidpress(models.path()).args([
+            "models",
+            "import",
+            ct2,
+            "--name",
+            "base",
+            "--weights",
+            weights,
+        ]));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = run(vidpress(models.path()).args(["models", "list"]));
+    let list = String::from_utf8_lossy(&out.stdout);
+    let defaults: Vec<&str> = list.lines().filter(|l| l.contains("(default)")).collect();
+    assert_eq!(defaults.len(), 1, "{list}");
+    assert!(defaults[0].contains("(q8_0,"), "{list}");
+}

@@ -88,12 +88,15 @@ pub async fn run(models_dir: &Path, cmd: ModelsCommand) -> anyhow::Result<()> {
                     "no models installed; install the default with `vidpress models install {DEFAULT_MODEL}`"
                 );
             }
+            // The file `model = "base"` runs: the default weights when installed.
+            let default_file = store.resolve(DEFAULT_MODEL).ok();
             for m in &installed {
-                let default = if m.name == DEFAULT_MODEL {
-                    "  (default)"
-                } else {
-                    ""
-                };
+                let default =
+                    if default_file.as_deref() == Some(store.dir().join(&m.file).as_path()) {
+                        "  (default)"
+                    } else {
+                        ""
+                    };
                 println!("  {}{default}", describe(m));
             }
             let missing: Vec<&str> = KNOWN_MODELS
