@@ -60,6 +60,8 @@ pub struct Config {
     /// Whisper's CPU threads; `None` (the default) uses the cores idle when each
     /// transcription starts.
     pub transcribe_threads: Option<usize>,
+    /// Where Whisper runs: `auto` (the GPU in a CUDA build when there is one), `cpu` or `cuda`.
+    pub device: vidpress_transcribe::Device,
     /// The yt-dlp program.
     pub ytdlp: PathBuf,
     /// The longest one download may take, in seconds.
@@ -239,6 +241,7 @@ impl Config {
             log_format: src.get("log_format")?.unwrap_or(LogFormat::Text),
             model: src.get("model")?.unwrap_or_else(|| "base".to_owned()),
             transcribe_threads: src.get::<Positive>("transcribe_threads")?.map(|p| p.0),
+            device: src.get("device")?.unwrap_or_default(),
             ytdlp: src
                 .get("ytdlp")?
                 .unwrap_or_else(vidpress_media::default_ytdlp),
@@ -309,6 +312,25 @@ mod tests {
         assert_eq!(c.websub_hub_url.as_str(), DEFAULT_WEBSUB_HUB_URL);
         assert_eq!(c.youtube_base_url.as_str(), "https://www.youtube.com/");
         assert_eq!(c.websub_lease_seconds, 432_000);
+    }
+
+    #[test]
+    fn device_comes_from_file_or_environment() {
+        let c = Config::load_from(None, env(&[])).unwrap();
+        assert_eq!(c.device, vidpress_transcribe::Device::Auto);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("v.toml");
+        std::fs::write(&file, "device = \"cpu\"\n").unwrap();
+        let c = Config::load_from(Some(&file), env(&[])).unwrap();
+        assert_eq!(c.device, vidpress_transcribe::Device::Cpu);
+        let c = Config::load_from(Some(&file), env(&[("VIDPRESS_DEVICE", "cuda")])).unwrap();
+        assert_eq!(c.device, vidpress_transcribe::Device::Cuda);
+        let err = Config::load_from(None, env(&[("VIDPRESS_DEVICE", "tpu")])).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("`device`") && msg.contains("VIDPRESS_DEVICE") && msg.contains("`cuda`"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -72,7 +72,7 @@ fn main() -> ExitCode {
             Command::Channels(cmd) => commands::channels::run(&config, &cmd).await,
             Command::Models(cmd) => commands::models::run(&config.models_dir, cmd).await,
             Command::Convert(args) => commands::convert::run(&config, &args).await,
-            Command::Transcribe(args) => commands::transcribe::run(&config.models_dir, &args).await,
+            Command::Transcribe(args) => commands::transcribe::run(&config, &args).await,
         }
     });
     match result {

@@ -4,14 +4,14 @@
 //! so the peak memory is this configuration's. `scripts/bench-transcribe.sh` drives it.
 //!
 //! cargo bench -p vidpress-transcribe --bench engine -- AUDIO MODEL [--threads N] [--beam N]
-//!     [--reps N] [--reference TEXT-FILE]
+//!     [--reps N] [--reference TEXT-FILE] [--device auto|cpu|cuda]
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 use vidpress_transcribe::wer::wer;
-use vidpress_transcribe::{Engine, TranscribeOptions, default_threads};
+use vidpress_transcribe::{Device, Engine, TranscribeOptions, default_threads};
 
 /// Length of one espeak-ng reading of `tests/fixtures/speech-script.txt`.
 const SCRIPT_SECONDS: f64 = 78.53;
@@ -57,7 +57,7 @@ fn main() {
     };
     let (Some(audio), Some(model)) = (positional.first(), positional.get(1)) else {
         eprintln!(
-            "usage: engine AUDIO MODEL [--threads N] [--beam N] [--reps N] [--reference FILE]"
+            "usage: engine AUDIO MODEL [--threads N] [--beam N] [--reps N] [--reference FILE] [--device D]"
         );
         return;
     };
@@ -68,11 +68,12 @@ fn main() {
     let reps: usize = flag("--reps").and_then(|v| v.parse().ok()).unwrap_or(1);
     let reference =
         flag("--reference").map(|p| std::fs::read_to_string(p).expect("reference text"));
+    let device: Device = flag("--device").map_or(Device::Auto, |d| d.parse().expect("--device"));
 
     let samples = decode(Path::new(audio));
     let audio_s = samples.len() as f64 / 16_000.0;
     let t = Instant::now();
-    let engine = Engine::load(Path::new(model)).expect("model loads");
+    let engine = Engine::load_on(Path::new(model), device).expect("model loads");
     let load_s = t.elapsed().as_secs_f64();
     let opts = TranscribeOptions {
         threads: Some(threads),
@@ -94,7 +95,8 @@ fn main() {
             wer(&expected.join(" "), &transcript.text())
         });
         println!(
-            "{{\"audio\":\"{audio}\",\"model\":\"{model}\",\"threads\":{threads},\"beam\":{beam},\"rep\":{rep},\"audio_s\":{audio_s:.1},\"load_s\":{load_s:.2},\"wall_s\":{wall:.2},\"rtf\":{:.4},\"peak_rss_mib\":{:.0},\"wer\":{}}}",
+            "{{\"audio\":\"{audio}\",\"model\":\"{model}\",\"device\":\"{}\",\"threads\":{threads},\"beam\":{beam},\"rep\":{rep},\"audio_s\":{audio_s:.1},\"load_s\":{load_s:.2},\"wall_s\":{wall:.2},\"rtf\":{:.4},\"peak_rss_mib\":{:.0},\"wer\":{}}}",
+            engine.runs_on(),
             wall / audio_s,
             peak_rss_mib(),
             e.map_or("null".to_owned(), |e| format!("{e:.4}"))

@@ -12,6 +12,7 @@ use whisper_rs::{
     WhisperState,
 };
 
+use crate::device::{self, CUDA_BUILD, Device, NoCudaSupport};
 use crate::ggml::Hparams;
 use crate::guards::{self, GuardConfig, RawSegment};
 
@@ -47,6 +48,14 @@ pub enum EngineError {
     /// Whisper's output had inconsistent times.
     #[error("Whisper produced an inconsistent transcript: {0}")]
     Transcript(#[from] TranscriptError),
+    /// The GPU was asked for and this build has none.
+    #[error(transparent)]
+    NoCudaSupport(#[from] NoCudaSupport),
+    /// The GPU was asked for and this machine has no usable one.
+    #[error(
+        "device cuda: no usable CUDA GPU ({0}); choose the device auto to fall back to the CPU"
+    )]
+    NoGpu(String),
 }
 
 /// How to decode.
@@ -130,38 +139,97 @@ impl Default for TranscribeOptions {
 pub struct Engine {
     ctx: WhisperContext,
     path: PathBuf,
+    runs_on: String,
 }
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("path", &self.path).finish()
+        f.debug_struct("Engine")
+            .field("path", &self.path)
+            .field("runs_on", &self.runs_on)
+            .finish()
     }
 }
 
 static LOG_HOOKS: Once = Once::new();
 
 impl Engine {
-    /// Loads a whisper.cpp GGML model file.
+    /// Loads a whisper.cpp GGML model file on the default device ([`Device::Auto`]).
     pub fn load(path: &Path) -> Result<Self, EngineError> {
+        Self::load_on(path, Device::Auto)
+    }
+
+    /// Loads a whisper.cpp GGML model file on `device`. With [`Device::Auto`], a CUDA build
+    /// uses the first GPU when there is one and otherwise says once that it runs on the CPU;
+    /// [`Device::Cuda`] fails when the build or the machine has no GPU.
+    pub fn load_on(path: &Path, device: Device) -> Result<Self, EngineError> {
+        device.check_supported()?;
         // Route whisper.cpp's own logging into `tracing` instead of stderr.
         LOG_HOOKS.call_once(whisper_rs::install_logging_hooks);
         if !path.is_file() {
             return Err(EngineError::ModelMissing(path.to_owned()));
         }
-        let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
-            .map_err(|source| EngineError::Load {
-                path: path.to_owned(),
-                source,
-            })?;
+        let mut params = WhisperContextParameters::default();
+        params.use_gpu(device.wants_gpu()).gpu_device(0);
+        let (loaded, log) =
+            device::capture_whisper_log(|| WhisperContext::new_with_params(path, params));
+        let probe = device::remember_probe(&log);
+        // Hand whisper.cpp's lines on as they were, except the CUDA backend's complaint that it
+        // found nothing: that is said once, below, in plain words.
+        for (level, line) in &log {
+            if line.contains("failed to initialize CUDA") {
+                tracing::debug!(target: "whisper_rs", "{line}");
+            } else if *level == tracing::Level::ERROR {
+                tracing::error!(target: "whisper_rs", "{line}");
+            } else if *level == tracing::Level::WARN {
+                tracing::warn!(target: "whisper_rs", "{line}");
+            } else {
+                tracing::debug!(target: "whisper_rs", "{line}");
+            }
+        }
+        let ctx = loaded.map_err(|source| EngineError::Load {
+            path: path.to_owned(),
+            source,
+        })?;
+        let gpu = probe
+            .filter(|_| device.wants_gpu())
+            .and_then(|p| p.devices.first());
+        let runs_on = match (gpu, device) {
+            (Some(card), _) => {
+                tracing::info!(device = %device, "Whisper runs on the GPU: CUDA0, {card}");
+                format!("CUDA0, {card}")
+            }
+            (None, Device::Cuda) => {
+                return Err(EngineError::NoGpu(no_gpu_reason(probe)));
+            }
+            (None, Device::Auto) if CUDA_BUILD => {
+                tracing::warn!(
+                    device = %device,
+                    "no usable CUDA GPU ({}): Whisper runs on the CPU",
+                    no_gpu_reason(probe)
+                );
+                "CPU".to_owned()
+            }
+            (None, _) => {
+                tracing::debug!(device = %device, "Whisper runs on the CPU");
+                "CPU".to_owned()
+            }
+        };
         Ok(Self {
             ctx,
             path: path.to_owned(),
+            runs_on,
         })
     }
 
     /// The model file this engine was loaded from.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Where this engine runs: `CPU`, or `CUDA0, <card>, compute capability X.Y`.
+    pub fn runs_on(&self) -> &str {
+        &self.runs_on
     }
 
     /// The loaded model's dimensions, as whisper.cpp reports them.
@@ -330,6 +398,18 @@ impl Engine {
             });
         }
         Ok(out)
+    }
+}
+
+/// Why a CUDA build found no GPU, in the CUDA runtime's words where it gave some.
+fn no_gpu_reason(probe: Option<&device::CudaProbe>) -> String {
+    match probe {
+        Some(device::CudaProbe {
+            error: Some(reason),
+            ..
+        }) => format!("CUDA: {reason}"),
+        Some(_) => "CUDA found no devices".to_owned(),
+        None => "the CUDA backend did not start".to_owned(),
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod convert;
 pub mod ct2;
+pub mod device;
 pub mod engine;
 pub mod ggml;
 pub mod guards;
@@ -13,6 +14,7 @@ pub mod vocab;
 pub mod wer;
 
 pub use convert::{ConvertError, convert_dir};
+pub use device::{CUDA_BUILD, Device, NoCudaSupport};
 pub use engine::{Engine, EngineError, SAMPLE_RATE, TranscribeOptions, default_threads};
 pub use ggml::{Hparams, WeightType};
 pub use guards::GuardConfig;

@@ -18,6 +18,7 @@ use vidpress_draft::DraftOptions;
 use vidpress_media::{FetchError, FetchOptions};
 use vidpress_store::videos::{self, NewDraft, StoredTranscript};
 use vidpress_store::{Video, VideoKey, VideoState, now_ms};
+use vidpress_transcribe::Device;
 use vidpress_transcribe::engine::{Engine, TranscribeOptions};
 use vidpress_transcribe::models::ModelStore;
 
@@ -34,6 +35,8 @@ pub struct PipelineConfig {
     pub model: String,
     pub fetch: FetchOptions,
     pub transcribe: TranscribeOptions,
+    /// Where Whisper runs.
+    pub device: Device,
     pub draft: DraftOptions,
     /// Attempts each step gets.
     pub max_attempts: u32,
@@ -224,7 +227,8 @@ impl Pipeline {
                 let path = models
                     .resolve(&self.config.model)
                     .map_err(|e| JobError::Retryable(e.to_string()))?;
-                let engine = tokio::task::spawn_blocking(move || Engine::load(&path))
+                let device = self.config.device;
+                let engine = tokio::task::spawn_blocking(move || Engine::load_on(&path, device))
                     .await
                     .map_err(|e| JobError::Retryable(format!("loading the model failed: {e}")))?
                     .map_err(|e| JobError::Retryable(e.to_string()))?;

@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 use vidpress_core::JobKind;
 use vidpress_store::testing::TestDb;
 use vidpress_store::{NewJob, Store, queue};
+use vidpress_transcribe::models::ModelStore;
+use vidpress_transcribe::{Device, Engine, TranscribeOptions};
 
 /// What to measure.
 #[derive(Debug, clap::Args)]
@@ -28,6 +30,28 @@ enum BenchTarget {
     Pipeline {
         /// A media file, or a video URL (fetched with yt-dlp, so the fetch step is timed too).
         input: String,
+        /// Where Whisper runs: auto, cpu or cuda (default: the `device` setting, auto).
+        #[arg(long, value_name = "auto|cpu|cuda")]
+        device: Option<Device>,
+    },
+    /// Whisper alone on one media file: model load time, transcription time and real-time
+    /// factor, on each device given (`--device cpu --device cuda` compares them).
+    Transcribe {
+        /// A media file (decoded once, outside the timing).
+        input: std::path::PathBuf,
+        /// Devices to run on, one run each (default: the `device` setting, auto).
+        #[arg(long, value_name = "auto|cpu|cuda")]
+        device: Vec<Device>,
+        /// Installed model name or GGML file (default: the `model` setting).
+        #[arg(long)]
+        model: Option<String>,
+        /// CPU threads for Whisper (default: the `transcribe_threads` setting, else the cores
+        /// idle when each run starts).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Runs per device; the first includes warm-up, so compare the later ones.
+        #[arg(long, default_value_t = 1)]
+        reps: usize,
     },
     /// Signed WebSub notifications verified, parsed and stored per second, and their latency,
     /// on SQLite, against the real server in its own process.
@@ -38,14 +62,95 @@ enum BenchTarget {
 pub async fn run(config: &crate::config::Config, args: &BenchArgs) -> anyhow::Result<()> {
     match &args.target {
         BenchTarget::Queue { jobs, sqlite_only } => queue_bench(*jobs, *sqlite_only).await,
-        BenchTarget::Pipeline { input } => pipeline_bench(config, input).await,
+        BenchTarget::Pipeline { input, device } => {
+            pipeline_bench(config, input, device.unwrap_or(config.device)).await
+        }
+        BenchTarget::Transcribe {
+            input,
+            device,
+            model,
+            threads,
+            reps,
+        } => {
+            let devices = if device.is_empty() {
+                vec![config.device]
+            } else {
+                device.clone()
+            };
+            let model = model.as_deref().unwrap_or(&config.model);
+            let threads = threads.or(config.transcribe_threads);
+            transcribe_bench(config, input, &devices, model, threads, *reps).await
+        }
         BenchTarget::Websub(args) => super::bench_websub::run(args).await,
     }
 }
 
+/// Loads the model on each device and transcribes the decoded file `reps` times, printing one
+/// table row per run.
+async fn transcribe_bench(
+    config: &crate::config::Config,
+    input: &std::path::Path,
+    devices: &[Device],
+    model: &str,
+    threads: Option<usize>,
+    reps: usize,
+) -> anyhow::Result<()> {
+    for device in devices {
+        device.check_supported()?;
+    }
+    let model_path = ModelStore::new(&config.models_dir).resolve(model)?;
+    let path = input.to_owned();
+    let samples =
+        tokio::task::spawn_blocking(move || vidpress_media::decode_audio(&path, |_| {})).await??;
+    let audio_s = samples.len() as f64 / f64::from(vidpress_transcribe::SAMPLE_RATE);
+    println!(
+        "{}: {audio_s:.1} s of audio, model `{model}`, {} CPU threads",
+        input.display(),
+        threads.map_or_else(|| "idle-core".to_owned(), |n| n.to_string())
+    );
+    println!("| device | runs on | run | load s | transcribe s | × real time | words |");
+    println!("|---|---|---|---|---|---|---|");
+    let samples = std::sync::Arc::new(samples);
+    for &device in devices {
+        let (path, samples) = (model_path.clone(), samples.clone());
+        let rows = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
+            let t = Instant::now();
+            let engine = Engine::load_on(&path, device)?;
+            let load_s = t.elapsed().as_secs_f64();
+            let opts = TranscribeOptions {
+                threads,
+                ..TranscribeOptions::default()
+            };
+            let mut rows = Vec::new();
+            for run in 1..=reps.max(1) {
+                let t = Instant::now();
+                let transcript = engine.transcribe(&samples, &opts, |_| {})?;
+                let wall = t.elapsed().as_secs_f64();
+                rows.push(format!(
+                    "| {device} | {} | {run} | {load_s:.2} | {wall:.2} | {:.1} | {} |",
+                    engine.runs_on(),
+                    audio_s / wall,
+                    transcript.text().split_whitespace().count()
+                ));
+            }
+            Ok(rows)
+        })
+        .await??;
+        for row in rows {
+            println!("{row}");
+        }
+    }
+    Ok(())
+}
+
 /// Runs the real pipeline (configured model, workers and limits) on 1, then 2 copies of a video
 /// and prints each video's time per step: from the previous step's end to this step's end.
-async fn pipeline_bench(config: &crate::config::Config, input: &str) -> anyhow::Result<()> {
+async fn pipeline_bench(
+    config: &crate::config::Config,
+    input: &str,
+    device: Device,
+) -> anyhow::Result<()> {
+    device.check_supported()?;
     let source = if vidpress_media::is_url(input) {
         input.to_owned()
     } else {
@@ -58,7 +163,7 @@ async fn pipeline_bench(config: &crate::config::Config, input: &str) -> anyhow::
         .transcribe_threads
         .map_or_else(|| "idle-core".to_owned(), |n| n.to_string());
     println!(
-        "model `{}`, {threads} Whisper threads, transcribe_concurrency {}",
+        "model `{}`, device {device}, {threads} Whisper threads, transcribe_concurrency {}",
         config.model, config.transcribe_concurrency
     );
     println!(
@@ -70,6 +175,7 @@ async fn pipeline_bench(config: &crate::config::Config, input: &str) -> anyhow::
         let work = tempfile::tempdir()?;
         let mut pipeline = super::serve::pipeline_config(config);
         pipeline.work_dir = work.path().to_owned();
+        pipeline.device = device;
         let mut registry = vidpress_worker::Registry::new();
         vidpress_worker::Pipeline::new(pipeline).register(&mut registry);
         let pool = vidpress_worker::WorkerPool::new(

@@ -22,10 +22,15 @@ pub struct ConvertArgs {
     /// Title of the video (default: the file name or URL).
     #[arg(long)]
     pub title: Option<String>,
+    /// Where Whisper runs: auto, cpu or cuda (default: the `device` setting, auto).
+    #[arg(long, value_name = "auto|cpu|cuda")]
+    pub device: Option<vidpress_transcribe::Device>,
 }
 
 /// Runs the pipeline on one video and writes its draft.
 pub async fn run(config: &Config, args: &ConvertArgs) -> anyhow::Result<()> {
+    let device = args.device.unwrap_or(config.device);
+    device.check_supported()?;
     let source = if vidpress_media::is_url(&args.input) {
         args.input.clone()
     } else {
@@ -44,6 +49,7 @@ pub async fn run(config: &Config, args: &ConvertArgs) -> anyhow::Result<()> {
     let work = tempfile::tempdir().context("Failed to create a scratch directory")?;
     let mut pipeline = super::serve::pipeline_config(config);
     pipeline.work_dir = work.path().to_owned();
+    pipeline.device = device;
     let mut registry = Registry::new();
     vidpress_worker::Pipeline::new(pipeline).register(&mut registry);
     let pool = WorkerPool::new(db.store.clone(), registry, PoolConfig::default());

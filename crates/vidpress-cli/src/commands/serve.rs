@@ -68,9 +68,18 @@ pub fn pipeline_config(config: &Config) -> PipelineConfig {
             threads: config.transcribe_threads,
             ..TranscribeOptions::default()
         },
+        device: config.device,
         draft: DraftOptions::default(),
         max_attempts: config.job_max_attempts,
     }
+}
+
+/// Stops a worker from starting with a `device` this build cannot use.
+fn check_device(config: &Config) -> anyhow::Result<()> {
+    config
+        .device
+        .check_supported()
+        .with_context(|| format!("invalid configuration: `device` = {}", config.device))
 }
 
 /// The HTTP client for the hub and YouTube.
@@ -166,6 +175,9 @@ pub async fn shutdown_signal() {
 
 /// Runs the web server and, unless disabled, an embedded worker pool, until a signal.
 pub async fn serve(config: &Config, args: &ServeArgs) -> anyhow::Result<()> {
+    if !args.no_workers {
+        check_device(config)?;
+    }
     let store = open_store(config).await?;
     let web = WebConfig {
         listen: config.listen,
@@ -213,6 +225,7 @@ pub async fn serve(config: &Config, args: &ServeArgs) -> anyhow::Result<()> {
 
 /// Runs a worker pool until a signal.
 pub async fn worker(config: &Config, args: &WorkerArgs) -> anyhow::Result<()> {
+    check_device(config)?;
     let store = open_store(config).await?;
     let concurrency = args.concurrency.unwrap_or(config.worker_concurrency).max(1);
     let pool = WorkerPool::new(

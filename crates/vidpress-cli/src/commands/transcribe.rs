@@ -8,7 +8,9 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use vidpress_media::FetchOptions;
 use vidpress_transcribe::models::{DEFAULT_MODEL, ModelStore};
-use vidpress_transcribe::{Engine, TranscribeOptions};
+use vidpress_transcribe::{Device, Engine, TranscribeOptions};
+
+use crate::config::Config;
 
 /// Arguments of `vidpress transcribe`.
 #[derive(Debug, clap::Args)]
@@ -30,6 +32,9 @@ pub struct TranscribeArgs {
     /// Beam width; 1 decodes greedily (fastest).
     #[arg(long, default_value_t = 1)]
     pub beam_size: usize,
+    /// Where Whisper runs: auto, cpu or cuda (default: the `device` setting, auto).
+    #[arg(long, value_name = "auto|cpu|cuda")]
+    pub device: Option<Device>,
 }
 
 fn bar(len: u64, template: &str) -> ProgressBar {
@@ -76,9 +81,11 @@ fn output_stem(input: &str) -> String {
 }
 
 /// Runs `vidpress transcribe`.
-pub async fn run(models_dir: &Path, args: &TranscribeArgs) -> anyhow::Result<()> {
-    // Find the model first: a missing model should fail before any download.
-    let model_path = ModelStore::new(models_dir).resolve(&args.model)?;
+pub async fn run(config: &Config, args: &TranscribeArgs) -> anyhow::Result<()> {
+    // Check the device and find the model first: neither should fail after a download.
+    let device = args.device.unwrap_or(config.device);
+    device.check_supported()?;
+    let model_path = ModelStore::new(&config.models_dir).resolve(&args.model)?;
     let stem = output_stem(&args.input);
     let scratch = tempfile::tempdir().context("Failed to create a scratch directory")?;
 
@@ -124,7 +131,7 @@ pub async fn run(models_dir: &Path, args: &TranscribeArgs) -> anyhow::Result<()>
     let pb = bar(100, "transcribing [{bar:40}] {pos:>3}% {elapsed}");
     let pb2 = pb.clone();
     let transcript = tokio::task::spawn_blocking(move || {
-        let engine = Engine::load(&model_path)?;
+        let engine = Engine::load_on(&model_path, device)?;
         engine.transcribe(&samples, &opts, move |p| pb2.set_position(u64::from(p)))
     })
     .await
