@@ -19,7 +19,7 @@ ensure_model() {
     bin="$root/target/debug/vidpress"
   fi
   models="${VIDPRESS_MODELS_DIR:-$root/models}"
-  if ! VIDPRESS_MODELS_DIR="$models" "$bin" models list | grep -q '^  base '; then
+  if ! VIDPRESS_MODELS_DIR="$models" "$bin" models list | grep '^  base ' >/dev/null; then
     echo "install-model: installing the Whisper base model into $models"
     VIDPRESS_MODELS_DIR="$models" "$bin" models install base
   fi
