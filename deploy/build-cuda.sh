@@ -103,7 +103,7 @@ export GGML_NATIVE=OFF GGML_AVX=ON GGML_AVX2=ON GGML_FMA=ON GGML_F16C=ON GGML_BM
 # Without the virtual-memory allocator ggml needs nothing from libcuda.so.1 to start, so the
 # binary also runs (on the CPU) where no driver is installed.
 export GGML_CUDA_NO_VMM=ON
-# Look for the CUDA libraries next to the binary (lib/) before the usual places.
+# At run time, also look for the CUDA libraries in lib/ beside the binary.
 export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-L native=$cuda/lib64 -L native=$cuda/lib64/stubs -C link-arg=-Wl,-rpath,\$ORIGIN/lib"
 export CARGO_TARGET_DIR="$target_dir"
 

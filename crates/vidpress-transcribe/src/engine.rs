@@ -401,13 +401,22 @@ impl Engine {
     }
 }
 
-/// Why a CUDA build found no GPU, in the CUDA runtime's words where it gave some.
+/// Why a CUDA build found no GPU, in plain words for the CUDA runtime's usual answers.
 fn no_gpu_reason(probe: Option<&device::CudaProbe>) -> String {
     match probe {
         Some(device::CudaProbe {
             error: Some(reason),
             ..
-        }) => format!("CUDA: {reason}"),
+        }) => {
+            let plain = if reason.contains("driver version is insufficient") {
+                "no NVIDIA driver, or one too old for CUDA 13"
+            } else if reason.contains("no CUDA-capable device") {
+                "no NVIDIA GPU found"
+            } else {
+                "CUDA did not start"
+            };
+            format!("{plain}: {reason}")
+        }
         Some(_) => "CUDA found no devices".to_owned(),
         None => "the CUDA backend did not start".to_owned(),
     }
@@ -433,6 +442,27 @@ fn push_word(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_gpu_reasons_are_plain() {
+        let probe = |error: &str| device::CudaProbe {
+            devices: vec![],
+            error: Some(error.to_owned()),
+        };
+        let r = no_gpu_reason(Some(&probe(
+            "CUDA driver version is insufficient for CUDA runtime version",
+        )));
+        assert!(
+            r.starts_with("no NVIDIA driver, or one too old for CUDA 13: CUDA driver"),
+            "{r}"
+        );
+        let r = no_gpu_reason(Some(&probe("no CUDA-capable device is detected")));
+        assert!(r.starts_with("no NVIDIA GPU found"), "{r}");
+        assert_eq!(
+            no_gpu_reason(Some(&device::CudaProbe::default())),
+            "CUDA found no devices"
+        );
+    }
 
     #[test]
     fn threads_follow_the_idle_cores() {
