@@ -74,7 +74,7 @@ case "${1:-}" in
   overhead)
     ensure_fw
     f="$media/speech-10min.wav"
-    for i in 1 2; do
+    for i in $(seq 1 "${REPS:-1}"); do
       tmp="$(mktemp -d)"
       measure "$vidpress" transcribe "$f" --threads 2 --out "$tmp" | tee -a "$out/overhead.jsonl"
       rm -rf "$tmp"
