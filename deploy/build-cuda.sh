@@ -103,13 +103,16 @@ export GGML_NATIVE=OFF GGML_AVX=ON GGML_AVX2=ON GGML_FMA=ON GGML_F16C=ON GGML_BM
 # Without the virtual-memory allocator ggml needs nothing from libcuda.so.1 to start, so the
 # binary also runs (on the CPU) where no driver is installed.
 export GGML_CUDA_NO_VMM=ON
+# Vidpress does not turn on whisper.cpp's flash attention, so its many CUDA kernel variants are
+# left out: a much shorter build. GGML_CUDA_FA=ON builds them.
+export GGML_CUDA_FA="${GGML_CUDA_FA:-OFF}"
 # At run time, also look for the CUDA libraries in lib/ beside the binary.
 export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-L native=$cuda/lib64 -L native=$cuda/lib64/stubs -C link-arg=-Wl,-rpath,\$ORIGIN/lib"
 export CARGO_TARGET_DIR="$target_dir"
 
 if ((toolkit_only)); then
   for var in PATH CUDAToolkit_ROOT CUDA_HOME CUDA_PATH CMAKE_CUDA_COMPILER CMAKE_CUDA_ARCHITECTURES \
-    GGML_NATIVE GGML_AVX GGML_AVX2 GGML_FMA GGML_F16C GGML_BMI2 GGML_SSE42 GGML_CUDA_NO_VMM RUSTFLAGS \
+    GGML_NATIVE GGML_AVX GGML_AVX2 GGML_FMA GGML_F16C GGML_BMI2 GGML_SSE42 GGML_CUDA_NO_VMM GGML_CUDA_FA RUSTFLAGS \
     CARGO_TARGET_DIR; do
     printf 'export %s=%q\n' "$var" "${!var}"
   done
