@@ -6,7 +6,7 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -14,7 +14,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sqlx::Row;
-use support::{Api, FileServer, Instance, recall, script_words, signal};
+use support::{Api, FileServer, Instance, eventually, recall, script_words, signal};
 use url::Url;
 use vidpress_websub::HubClient;
 use vidpress_websub::testing::{HubOptions, TestHub};
@@ -147,15 +147,15 @@ async fn a_linked_channels_upload_arrives_by_websub_and_becomes_a_draft() {
 
     // The server's workers subscribe; the hub verifies against the server's callback.
     let server = vp.start(&["serve"], &envs).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, out, _) = run(&vp, &["channels", "list"], &envs).await;
-        if out.contains("subscribed until") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never subscribed: {out}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    eventually(
+        "the channel subscribed",
+        Duration::from_secs(60),
+        || async {
+            let (_, out, _) = run(&vp, &["channels", "list"], &envs).await;
+            out.contains("subscribed until").then_some(())
+        },
+    )
+    .await;
 
     // The creator uploads: the hub fetches the topic and pushes it, signed, to the server.
     let topic = Url::parse(&format!(
@@ -166,14 +166,10 @@ async fn a_linked_channels_upload_arrives_by_websub_and_becomes_a_draft() {
         .publish(&topic)
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let id = loop {
-        if let Some(id) = video_id(&vp.database_url).await {
-            break id;
-        }
-        assert!(Instant::now() < deadline, "the push never arrived");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let id = eventually("the push arrived", Duration::from_secs(60), || {
+        video_id(&vp.database_url)
+    })
+    .await;
 
     let api = Api::new(&vp.base());
     let status = api.wait_until_finished(id).await;
