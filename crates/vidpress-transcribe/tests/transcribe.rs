@@ -51,6 +51,35 @@ fn speech_in_every_container_transcribes_within_15_percent_wer() {
     }
 }
 
+/// With the language left to detection, the detection's encoding of the first window is reused
+/// for transcribing it (third_party/whisper-rs-sys/VIDPRESS.md); naming the language encodes
+/// that window in the transcription itself. Both must give the very same transcript.
+#[test]
+fn detected_language_transcribes_exactly_as_the_named_language() {
+    let engine = engine();
+    let samples = support::decode(&support::media("speech.wav"));
+    let run = |language: Option<&str>| {
+        let opts = TranscribeOptions {
+            threads: Some(2),
+            language: language.map(str::to_owned),
+            ..TranscribeOptions::default()
+        };
+        engine.transcribe(&samples, &opts, |_| {}).unwrap()
+    };
+    let detected = run(None);
+    let named = run(Some("en"));
+    assert_eq!(detected.language(), Some("en"));
+    assert!(!named.segments().is_empty());
+    assert_eq!(detected.text(), named.text());
+    let times = |t: &vidpress_core::Transcript| {
+        t.segments()
+            .iter()
+            .map(|s| (s.start_ms, s.end_ms, s.words.len()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(times(&detected), times(&named));
+}
+
 #[test]
 fn silence_and_a_music_like_tone_invent_no_sentences() {
     let engine = engine();
