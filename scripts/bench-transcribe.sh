@@ -2,9 +2,12 @@
 # Transcription benchmarks (issue 3). Writes JSON lines under target/bench/ and prints them.
 # Figures are summarised by hand in docs/bench-transcribe.md.
 #
-#   scripts/bench-transcribe.sh overhead     10-minute file: `vidpress transcribe` vs the engine alone
+#   scripts/bench-transcribe.sh overhead     10-minute file: `vidpress transcribe`, the engine alone and
+#                                            faster-whisper, alternating (REPS=N rounds)
 #   scripts/bench-transcribe.sh compare      78-s clip: vidpress (f16, q8_0, q5_1; 1/2 threads; beam 1/5)
 #                                            and faster-whisper int8, with WER
+#   scripts/bench-transcribe.sh accuracy     78-s clip in each container/codec: WER of the default
+#                                            setting and of faster-whisper int8
 #   scripts/bench-transcribe.sh contention   78-s clip, 5 runs each with a CPU-bound process running
 #   scripts/bench-transcribe.sh memory       60-minute file: peak memory of `vidpress transcribe`
 #
@@ -79,8 +82,8 @@ case "${1:-}" in
       measure "$vidpress" transcribe "$f" --threads 2 --out "$tmp" | tee -a "$out/overhead.jsonl"
       rm -rf "$tmp"
       engine "$f" q8_0 2 1 1 | tee -a "$out/overhead.jsonl"
+      fw "$f" 2 1 | tee -a "$out/overhead.jsonl"
     done
-    fw "$f" 2 1 | tee -a "$out/overhead.jsonl"
     ;;
   compare)
     ensure_fw
@@ -90,6 +93,14 @@ case "${1:-}" in
       engine "$f" "$wt" 2 5 1 | tee -a "$out/compare.jsonl"
     done
     for th in 1 2; do fw "$f" "$th" 3 | tee -a "$out/compare.jsonl"; done
+    ;;
+  accuracy)
+    # WER of the default setting and of faster-whisper on each container/codec of the clip.
+    ensure_fw
+    for f in speech.wav speech.mp4 speech.mkv speech.webm; do
+      engine "$media/$f" q8_0 2 1 1 | tee -a "$out/accuracy.jsonl"
+      fw "$media/$f" 2 1 | tee -a "$out/accuracy.jsonl"
+    done
     ;;
   contention)
     # The product's own behaviour: `vidpress transcribe` with its default (idle-core) thread
@@ -113,5 +124,5 @@ case "${1:-}" in
     measure "$vidpress" transcribe "$media/speech-60min.wav" --out "$tmp" | tee -a "$out/memory.jsonl"
     rm -rf "$tmp"
     ;;
-  *) sed -n '2,14p' "$0"; exit 2 ;;
+  *) sed -n '2,16p' "$0"; exit 2 ;;
 esac

@@ -2077,7 +2077,7 @@ static struct ggml_cgraph * whisper_build_graph_encoder(
 
     struct ggml_tensor * KQ_mask = nullptr;
     if (n_kv != n_ctx) {
-        KQ_mask = ggml_new_tensor_2d(ctx0, GGML_TYPE_F16, n_kv, n_ctx);
+        KQ_mask = ggml_new_tensor_2d(ctx0, GGML_TYPE_F32, n_kv, n_ctx);
         ggml_set_name(KQ_mask, "enc_KQ_mask");
         ggml_set_input(KQ_mask);
     }
@@ -2453,12 +2453,12 @@ static bool whisper_encode_internal(
         if (struct ggml_tensor * mask = ggml_graph_get_tensor(gf, "enc_KQ_mask")) {
             const int64_t n_kv  = mask->ne[0]; // key positions, padded
             const int64_t n_ctx = mask->ne[1]; // query positions = real key positions
-            std::vector<ggml_fp16_t> row(n_kv, ggml_fp32_to_fp16(0.0f));
+            std::vector<float> row(n_kv, 0.0f);
             for (int64_t j = n_ctx; j < n_kv; ++j) {
-                row[j] = ggml_fp32_to_fp16(-INFINITY);
+                row[j] = -INFINITY;
             }
             for (int64_t i = 0; i < n_ctx; ++i) {
-                ggml_backend_tensor_set(mask, row.data(), i*mask->nb[1], n_kv*sizeof(ggml_fp16_t));
+                ggml_backend_tensor_set(mask, row.data(), i*mask->nb[1], n_kv*sizeof(float));
             }
         }
 
