@@ -909,7 +909,15 @@ struct whisper_state {
 
     whisper_token tid_last;
 
-    std::vector<float> energy; // PCM signal energy
+    // vidpress: kept in half precision; a float per input sample was 230 MB for an hour of audio
+    struct signal_energy {
+        std::vector<ggml_fp16_t> data;
+
+        size_t size() const { return data.size(); }
+        float operator[](size_t i) const { return ggml_fp16_to_fp32(data[i]); }
+    };
+
+    signal_energy energy; // PCM signal energy
     float no_speech_prob = 0.0f;
 
     // [EXPERIMENTAL] Token-level timestamps with DTW
@@ -3135,7 +3143,22 @@ static void fft(float* in, int N, float* out) {
     }
 }
 
-static void log_mel_spectrogram_worker_thread(int ith, const float * hann, const std::vector<float> & samples,
+// vidpress: the padded input is read through this view instead of a padded copy of the whole
+// input (a copy as large as the samples themselves: 230 MB for an hour of audio). `head` is the
+// start of the padded signal, the reflected samples and the first frames; past it, position p
+// of the padded signal is samples[p - pad].
+struct whisper_padded_samples {
+    const float * head;
+    int           n_head;
+    const float * samples;
+    int           pad;
+
+    float operator[](int p) const {
+        return p < n_head ? head[p] : samples[p - pad];
+    }
+};
+
+static void log_mel_spectrogram_worker_thread(int ith, const float * hann, const whisper_padded_samples & samples,
                                               int n_samples, int frame_size, int frame_step, int n_threads,
                                               const whisper_filters & filters, whisper_mel & mel) {
     std::vector<float> fft_in(frame_size * 2, 0.0);
@@ -3223,21 +3246,27 @@ static bool log_mel_spectrogram(
     int64_t stage_1_pad = WHISPER_SAMPLE_RATE * 30;
     int64_t stage_2_pad = frame_size / 2;
 
-    // Initialize a vector and copy data from C array to it.
-    std::vector<float> samples_padded;
-    samples_padded.resize(n_samples + stage_1_pad + stage_2_pad * 2);
-    std::copy(samples, samples + n_samples, samples_padded.begin() + stage_2_pad);
-
-    // pad 30 seconds of zeros at the end of audio (480,000 samples) + reflective pad 200 samples at the end of audio
-    std::fill(samples_padded.begin() + n_samples + stage_2_pad, samples_padded.begin() + n_samples + stage_1_pad + 2 * stage_2_pad, 0);
-
-    // reflective pad 200 samples at the beginning of audio
-    std::reverse_copy(samples + 1, samples + 1 + stage_2_pad, samples_padded.begin());
+    // vidpress: the padded signal is [200 reflected samples | samples | zeros]; only its head
+    // is materialised (see whisper_padded_samples), the rest is read from `samples`
+    const int64_t n_padded = n_samples + stage_1_pad + stage_2_pad * 2;
+    std::vector<float> padded_head(std::min<int64_t>(n_padded, stage_2_pad + 2 * frame_size), 0.0f);
+    for (int64_t p = 0; p < (int64_t) padded_head.size(); ++p) {
+        if (p < stage_2_pad) {
+            // reflective pad 200 samples at the beginning of audio
+            padded_head[p] = stage_2_pad - p < n_samples ? samples[stage_2_pad - p] : 0.0f;
+        } else if (p < stage_2_pad + n_samples) {
+            padded_head[p] = samples[p - stage_2_pad];
+        }
+        // and zeros after the audio
+    }
+    const whisper_padded_samples samples_padded = {
+        padded_head.data(), (int) padded_head.size(), samples, (int) stage_2_pad,
+    };
 
     mel.n_mel     = n_mel;
     // https://github.com/pytorch/pytorch/blob/main/aten/src/ATen/native/SpectralOps.cpp#L936
     // Calculate number of frames + remove the last frame
-    mel.n_len     = (samples_padded.size() - frame_size) / frame_step;
+    mel.n_len     = (n_padded - frame_size) / frame_step;
     // Calculate semi-padded sample length to ensure compatibility
     mel.n_len_org = 1 + (n_samples + stage_2_pad - frame_size) / frame_step;
     mel.data.resize(mel.n_mel * mel.n_len);
@@ -6046,7 +6075,7 @@ struct whisper_full_params whisper_full_default_params(enum whisper_sampling_str
 }
 
 // forward declarations
-static std::vector<float> get_signal_energy(const float * signal, int n_samples, int n_samples_per_half_window);
+static std::vector<ggml_fp16_t> get_signal_energy(const float * signal, int n_samples, int n_samples_per_half_window);
 static void whisper_exp_compute_token_level_timestamps(
         struct whisper_context & ctx,
           struct whisper_state & state,
@@ -6873,7 +6902,7 @@ int whisper_full_with_state(
         state->t_last   = 0;
         state->tid_last = 0;
         if (n_samples > 0) {
-            state->energy = get_signal_energy(samples, n_samples, 32);
+            state->energy.data = get_signal_energy(samples, n_samples, 32);
         }
     }
 
@@ -8432,19 +8461,25 @@ static float voice_length(const std::string & text) {
 }
 
 // average the fabs of the signal
-static std::vector<float> get_signal_energy(const float * signal, int n_samples, int n_samples_per_half_window) {
+static std::vector<ggml_fp16_t> get_signal_energy(const float * signal, int n_samples, int n_samples_per_half_window) {
     const int hw = n_samples_per_half_window;
 
-    std::vector<float> result(n_samples);
+    // vidpress: half precision (see whisper_state::signal_energy); the window sum is kept
+    // running in double precision instead of being recomputed for every sample
+    std::vector<ggml_fp16_t> result(n_samples);
 
+    double sum = 0;
+    for (int j = 0; j <= hw && j < n_samples; j++) {
+        sum += fabs(signal[j]);
+    }
     for (int i = 0; i < n_samples; i++) {
-        float sum = 0;
-        for (int j = -hw; j <= hw; j++) {
-            if (i + j >= 0 && i + j < n_samples) {
-                sum += fabs(signal[i + j]);
-            }
+        result[i] = ggml_fp32_to_fp16((float) (sum/(2*hw + 1)));
+        if (i + hw + 1 < n_samples) {
+            sum += fabs(signal[i + hw + 1]);
         }
-        result[i] = sum/(2*hw + 1);
+        if (i - hw >= 0) {
+            sum -= fabs(signal[i - hw]);
+        }
     }
 
     return result;

@@ -1555,8 +1555,24 @@ inline static void ggml_vec_sum_bf16_ggf(const int n, float * s, const ggml_bf16
 
 inline static void ggml_vec_max_f32(const int n, float * s, const float * x) {
 #ifndef GGML_USE_ACCELERATE
+    // vidpress: 16 independent running maxima, which the compiler turns into vector max
+    // instructions; one running maximum was a chain of dependent scalar compares, and the
+    // softmax over the encoder's attention rows spent most of its time here
+    float lane[16];
+    for (int j = 0; j < 16; ++j) {
+        lane[j] = -INFINITY;
+    }
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        for (int j = 0; j < 16; ++j) {
+            lane[j] = MAX(lane[j], x[i + j]);
+        }
+    }
     float max = -INFINITY;
-    for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < 16; ++j) {
+        max = MAX(max, lane[j]);
+    }
+    for (; i < n; ++i) {
         max = MAX(max, x[i]);
     }
     *s = max;
