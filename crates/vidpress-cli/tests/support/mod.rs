@@ -140,15 +140,13 @@ impl Instance {
         cmd.envs(envs.iter().copied());
         let mut child = cmd.spawn().unwrap();
         if args.first() == Some(&"serve") {
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while reqwest::get(format!("{}/healthz", self.base()))
-                .await
-                .is_err()
-            {
+            let healthz = format!("{}/healthz", self.base());
+            eventually("vidpress came up", Duration::from_secs(30), || {
                 assert!(child.try_wait().unwrap().is_none(), "vidpress exited early");
-                assert!(Instant::now() < deadline, "vidpress did not come up");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+                let healthz = healthz.clone();
+                async move { reqwest::get(healthz).await.ok().map(drop) }
+            })
+            .await;
         }
         Proc(child)
     }
@@ -309,14 +307,12 @@ impl FileServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("python3 is installed");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while reqwest::get(format!("http://127.0.0.1:{port}/"))
-            .await
-            .is_err()
-        {
-            assert!(Instant::now() < deadline, "the media server did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let root_url = format!("http://127.0.0.1:{port}/");
+        eventually("the media server started", Duration::from_secs(10), || {
+            let root_url = root_url.clone();
+            async move { reqwest::get(root_url).await.ok().map(drop) }
+        })
+        .await;
         FileServer { child, port }
     }
 
