@@ -7,7 +7,7 @@ use cmake::Config;
 use std::env;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn main() {
     let target = env::var("TARGET").unwrap();
@@ -105,22 +105,16 @@ fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let whisper_root = out.join("whisper.cpp");
 
-    // vidpress: copy every time (overwriting), so edits to the sources reach the build
+    // vidpress: bring the copy up to date every time, so edits to the sources reach the build;
+    // only files whose contents differ are written, so CMake recompiles just those
     println!("cargo:rerun-if-changed=whisper.cpp");
-    {
-        std::fs::create_dir_all(&whisper_root).unwrap();
-        let options = fs_extra::dir::CopyOptions {
-            overwrite: true,
-            ..Default::default()
-        };
-        fs_extra::dir::copy("./whisper.cpp", &out, &options).unwrap_or_else(|e| {
-            panic!(
-                "Failed to copy whisper sources into {}: {}",
-                whisper_root.display(),
-                e
-            )
-        });
-    }
+    sync_dir(Path::new("whisper.cpp"), &whisper_root).unwrap_or_else(|e| {
+        panic!(
+            "Failed to copy whisper sources into {}: {}",
+            whisper_root.display(),
+            e
+        )
+    });
 
     if env::var("WHISPER_DONT_GENERATE_BINDINGS").is_ok() {
         let _: u64 = std::fs::copy("src/bindings.rs", out.join("bindings.rs"))
@@ -418,4 +412,22 @@ fn get_whisper_cpp_version(whisper_root: &std::path::Path) -> std::io::Result<Op
     }
 
     Ok(None)
+}
+
+/// vidpress: copies `from` into `to` recursively, writing only files that are missing or differ.
+fn sync_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type()?.is_dir() {
+            sync_dir(&src, &dst)?;
+        } else {
+            let contents = std::fs::read(&src)?;
+            if std::fs::read(&dst).ok().as_deref() != Some(contents.as_slice()) {
+                std::fs::write(&dst, contents)?;
+            }
+        }
+    }
+    Ok(())
 }
