@@ -50,6 +50,7 @@ async fn a_video_url_becomes_a_ready_draft() {
             .unwrap()
             .contains("no header image")
     );
+    // The product's promise: scratch is gone before a video is reported ready.
     assert!(
         vp.scratch_entries().is_empty(),
         "scratch left behind: {:?}",
@@ -160,10 +161,13 @@ async fn cancelling_stops_the_running_step_and_frees_the_worker() {
     let status = api.status(id).await;
     assert_eq!(status["state"], "cancelled");
     assert!(status["draft"].is_null());
-    assert!(
-        vp.scratch_entries().is_empty(),
-        "scratch left behind: {:?}",
-        vp.scratch_entries()
-    );
+    // Cancelling answers at once; the cancelled step's worker removes the scratch when it has
+    // stopped, which the product promises to happen soon, not before the answer.
+    support::eventually(
+        "the cancelled video's scratch removed",
+        std::time::Duration::from_secs(30),
+        || async { vp.scratch_entries().is_empty().then_some(()) },
+    )
+    .await;
     signal(&server, "-TERM");
 }

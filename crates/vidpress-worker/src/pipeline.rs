@@ -352,6 +352,10 @@ impl Pipeline {
     }
 
     async fn illustrate(self: Arc<Self>, ctx: JobContext, video: Video) -> Result<(), JobError> {
+        // A ready video has no scratch left: the files go before the state says "ready", so
+        // whoever sees "ready" (the API, the dashboard, a test) never sees them. Should the commit
+        // below fail, the retried step needs nothing from the scratch directory.
+        self.remove_scratch(&ctx.store, video.id).await;
         let mut tx = ctx.store.begin().await?;
         videos::set_header(
             &mut tx,
@@ -365,7 +369,6 @@ impl Pipeline {
         tx.commit()
             .await
             .map_err(vidpress_store::StoreError::from)?;
-        self.remove_scratch(&ctx.store, video.id).await;
         info!(video = %video.id, "draft ready");
         Ok(())
     }
