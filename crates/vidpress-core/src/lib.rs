@@ -4,6 +4,7 @@
 mod draft;
 mod ids;
 mod job;
+pub mod net;
 mod transcript;
 
 pub use draft::{
