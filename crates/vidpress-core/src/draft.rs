@@ -223,6 +223,29 @@ pub struct Draft {
     pub markdown: String,
     /// The post as sanitized HTML.
     pub html: String,
+    /// Words a person should check before publishing, in spoken order.
+    #[serde(default)]
+    pub review: Vec<ReviewMark>,
+}
+
+/// A word of the draft marked for review: Whisper was unsure of it, or it is not a word of the
+/// transcript's language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewMark {
+    /// The word as it appears in the draft (punctuation removed).
+    pub word: String,
+    /// Where it is: section and paragraph index, and the word's index in the paragraph's text
+    /// split at whitespace.
+    pub section: usize,
+    pub paragraph: usize,
+    pub word_index: usize,
+    pub start_ms: u64,
+    /// Whisper's confidence in the word, in percent (its mean token probability).
+    pub confidence: u8,
+    /// Whisper's confidence is below the review threshold.
+    pub unsure: bool,
+    /// The spell checker of the transcript's language does not know the word.
+    pub misspelled: bool,
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ pub mod net;
 mod transcript;
 
 pub use draft::{
-    Chapter, Draft, DraftError, MediaUrl, Paragraph, PullQuote, SLUG_MAX_LEN, Section, Slug,
-    VideoMeta, VideoSource,
+    Chapter, Draft, DraftError, MediaUrl, Paragraph, PullQuote, ReviewMark, SLUG_MAX_LEN, Section,
+    Slug, VideoMeta, VideoSource,
 };
 pub use ids::{ChannelId, IdError, VideoId};
 pub use job::{JobKind, UnknownJobKind};

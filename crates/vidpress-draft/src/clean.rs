@@ -1,13 +1,9 @@
 //! Clean-up of spoken words into written sentences: fillers, stutters and false starts go,
 //! sentence case and spacing are fixed, and the stream is split into timed sentences.
 
+use crate::lang::Lang;
 use crate::text::core;
 use crate::tokens::Token;
-
-/// Sounds that fill a pause and never carry meaning.
-const FILLERS: &[&str] = &[
-    "ah", "ahh", "eh", "er", "erm", "hm", "hmm", "mm", "mmm", "uh", "uhh", "uhm", "um", "umm",
-];
 
 /// Words that may be said twice on purpose ("I had had enough", "what it is is").
 const DOUBLING_ALLOWED: &[&str] = &["had", "is", "that"];
@@ -33,11 +29,6 @@ const ABBREVIATIONS: &[&str] = &[
     "dr", "e.g", "etc", "i.e", "jr", "mr", "mrs", "ms", "prof", "sr", "st", "vs",
 ];
 
-/// Whether a normalised word is a filler sound such as "um".
-pub(crate) fn is_filler(core: &str) -> bool {
-    FILLERS.contains(&core)
-}
-
 /// A cleaned sentence with its time span and the pause before it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Sentence {
@@ -48,6 +39,10 @@ pub(crate) struct Sentence {
     pub pause_before_ms: u64,
     /// The words as shown, punctuation attached.
     pub words: Vec<String>,
+    /// Whisper's confidence in each word of `words`.
+    pub confidence: Vec<f32>,
+    /// Each word's start time.
+    pub word_start_ms: Vec<u64>,
 }
 
 fn ends_sentence(text: &str) -> bool {
@@ -75,11 +70,11 @@ fn strip_trailing_punct(text: &str) -> String {
 }
 
 /// Runs every clean-up step and splits the result into sentences.
-pub(crate) fn sentences(tokens: Vec<Token>) -> Vec<Sentence> {
+pub(crate) fn sentences(tokens: Vec<Token>, lang: &Lang) -> Vec<Sentence> {
     let words = fix_hyphen_stutters(tokens);
-    let words = remove_fillers(words);
+    let words = remove_fillers(words, lang);
     let words = remove_repeats(words);
-    split_sentences(words)
+    split_sentences(words, lang)
 }
 
 /// `b-but` → `but`, `I-I` → `I`, `th- the` → `the`; a cut-off word before an unrelated one keeps
@@ -125,15 +120,16 @@ fn leading_punct(text: &str) -> &str {
 
 /// Removes "um", "uh" and the like everywhere, and "you know" / "I mean" where they are set off
 /// as fillers (after a comma or at a sentence start, and followed by a comma).
-fn remove_fillers(tokens: Vec<Token>) -> Vec<Token> {
+fn remove_fillers(tokens: Vec<Token>, lang: &Lang) -> Vec<Token> {
     let mut out: Vec<Token> = Vec::with_capacity(tokens.len());
     let mut hesitation_ms = 0;
     let mut i = 0;
     while i < tokens.len() {
         let c = core(&tokens[i].text);
-        let span = if is_filler(&c) {
+        let span = if lang.is_filler(&c) {
             1
-        } else if i + 1 < tokens.len()
+        } else if lang.capitalises_i()
+            && i + 1 < tokens.len()
             && matches!(
                 (c.as_str(), core(&tokens[i + 1].text).as_str()),
                 ("you", "know") | ("i", "mean")
@@ -252,7 +248,7 @@ const MAX_SENTENCE_WORDS: usize = 60;
 
 /// Splits at sentence-ending punctuation; run-ons without punctuation are split at their longest
 /// pause. Sentences get a capital first letter and a final full stop when they lack one.
-fn split_sentences(tokens: Vec<Token>) -> Vec<Sentence> {
+fn split_sentences(tokens: Vec<Token>, lang: &Lang) -> Vec<Sentence> {
     let mut groups: Vec<Vec<Token>> = Vec::new();
     let mut current: Vec<Token> = Vec::new();
     for t in tokens {
@@ -272,13 +268,26 @@ fn split_sentences(tokens: Vec<Token>) -> Vec<Sentence> {
     let mut out = Vec::with_capacity(split.len());
     let mut previous_end = None;
     for group in split {
-        let mut words: Vec<String> = group.iter().map(|t| fix_pronoun_i(&t.text)).collect();
+        let mut words: Vec<String> = group
+            .iter()
+            .map(|t| {
+                if lang.capitalises_i() {
+                    fix_pronoun_i(&t.text)
+                } else {
+                    t.text.clone()
+                }
+            })
+            .collect();
+        let mut confidence: Vec<f32> = group.iter().map(|t| t.probability).collect();
+        let mut word_start_ms: Vec<u64> = group.iter().map(|t| t.start_ms).collect();
         // A sentence opening with punctuation left behind by a removed filler reads wrong.
         while words
             .first()
             .is_some_and(|w| !w.chars().any(char::is_alphanumeric))
         {
             words.remove(0);
+            confidence.remove(0);
+            word_start_ms.remove(0);
         }
         let Some(first) = words.first_mut() else {
             continue;
@@ -314,6 +323,8 @@ fn split_sentences(tokens: Vec<Token>) -> Vec<Sentence> {
             end_ms,
             pause_before_ms,
             words,
+            confidence,
+            word_start_ms,
         });
     }
     out
@@ -372,12 +383,16 @@ mod tests {
                 start_ms: i as u64 * 300,
                 end_ms: i as u64 * 300 + 250,
                 hesitation_ms: 0,
+                probability: 0.9,
             })
             .collect()
     }
 
     fn clean(text: &str) -> Vec<String> {
-        sentences(toks(text)).into_iter().map(|s| s.text).collect()
+        sentences(toks(text), &Lang::new(Some("en")))
+            .into_iter()
+            .map(|s| s.text)
+            .collect()
     }
 
     #[test]
@@ -459,7 +474,7 @@ mod tests {
             t.start_ms += 5000;
             t.end_ms += 5000;
         }
-        let s = sentences(tokens);
+        let s = sentences(tokens, &Lang::new(Some("en")));
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].words.len(), 50);
         assert_eq!(s[1].pause_before_ms, 5050);

@@ -1,50 +1,78 @@
-//! The cleaned transcript indexed for lexical analysis: content terms per sentence, the phrases
-//! they form, and how each term is best written.
+//! The cleaned transcript indexed for analysis: each sentence's words in comparable form, its
+//! content terms (stemmed in the transcript's language), the discourse cue it opens with, and
+//! how each term is best written.
 
 use std::collections::HashMap;
 
 use crate::clean::Sentence;
-use crate::text::{core, is_content_word, stem};
+use crate::lang::{Cue, Lang};
+use crate::text::core;
 
-/// Sentences with their content terms, ready for segmentation and keyword scoring.
+/// Whether the dictionary knows a word as written (punctuation aside), or in lowercase (for
+/// sentence starts); numbers and single letters always pass.
+fn knows(dictionary: &spellbook::Dictionary, word: &str) -> bool {
+    let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
+    bare.chars().count() <= 1
+        || !bare
+            .chars()
+            .all(|c| c.is_alphabetic() || c == '\'' || c == '-' || c == '\u{2019}')
+        || dictionary.check(bare)
+        || dictionary.check(&bare.to_lowercase())
+}
+
+/// Sentences with their content terms and cues, ready for segmentation and keyphrase scoring.
 #[derive(Debug)]
 pub(crate) struct Doc {
+    pub lang: Lang,
     pub sentences: Vec<Sentence>,
-    /// Content term ids of each sentence, in order.
+    /// Each sentence's words in comparable form (see [`core`]).
+    pub cores: Vec<Vec<String>>,
+    /// Each word's term id, or `None` for a word that carries no topic.
+    pub word_terms: Vec<Vec<Option<u32>>>,
+    /// Content term ids of each sentence, in order (cue words left out).
     pub terms: Vec<Vec<u32>>,
-    /// Runs of adjacent content words (no stop word or punctuation between) per sentence.
-    pub phrases: Vec<Vec<Vec<u32>>>,
+    /// The discourse cue each sentence opens with.
+    pub cues: Vec<Option<Cue>>,
     /// How each term is written: its most frequent form away from a sentence start.
     pub display: Vec<String>,
+    /// Whether the dictionary (when there is one) does not know each word.
+    pub misspelled: Vec<Vec<bool>>,
 }
 
 impl Doc {
     /// Indexes cleaned sentences.
-    pub(crate) fn new(sentences: Vec<Sentence>) -> Self {
+    pub(crate) fn new(
+        sentences: Vec<Sentence>,
+        lang: Lang,
+        dictionary: Option<&spellbook::Dictionary>,
+    ) -> Self {
         let mut ids: HashMap<String, u32> = HashMap::new();
         // Per term: (form, count, first seen) candidates for display.
         let mut forms: Vec<Vec<(String, u32, usize)>> = Vec::new();
         let mut terms = Vec::with_capacity(sentences.len());
-        let mut phrases = Vec::with_capacity(sentences.len());
+        let mut word_terms = Vec::with_capacity(sentences.len());
+        let mut all_cores = Vec::with_capacity(sentences.len());
+        let mut cues = Vec::with_capacity(sentences.len());
         let mut seen = 0usize;
         for s in &sentences {
+            let cores: Vec<String> = s.words.iter().map(|w| core(w)).collect();
+            let commas: Vec<bool> = s.words.iter().map(|w| w.ends_with([',', ':'])).collect();
+            let cue = lang.cue(&cores, &commas);
+            let skip = cue.map_or(0, |c| c.topic_start);
             let mut sentence_terms = Vec::new();
-            let mut runs: Vec<Vec<u32>> = Vec::new();
-            let mut run: Vec<u32> = Vec::new();
-            for (i, word) in s.words.iter().enumerate() {
-                let c = core(word);
-                if !is_content_word(&c) {
-                    if !run.is_empty() {
-                        runs.push(std::mem::take(&mut run));
-                    }
+            let mut sentence_word_terms = Vec::with_capacity(cores.len());
+            for (i, (word, c)) in s.words.iter().zip(&cores).enumerate() {
+                if i < skip || !lang.is_content(c) {
+                    sentence_word_terms.push(None);
                     continue;
                 }
                 let next = ids.len() as u32;
-                let id = *ids.entry(stem(&c)).or_insert(next);
+                let id = *ids.entry(lang.stem(c)).or_insert(next);
                 if id == next {
                     forms.push(Vec::new());
                 }
-                // Away from a sentence start, capitals are meant (names); at the start they are not.
+                // Away from a sentence start, capitals are meant (names, German nouns); at the
+                // start they are not.
                 let shown: String = word
                     .trim_matches(|ch: char| !ch.is_alphanumeric())
                     .to_owned();
@@ -57,17 +85,22 @@ impl Doc {
                 }
                 seen += 1;
                 sentence_terms.push(id);
-                run.push(id);
-                if word.ends_with(|ch: char| !ch.is_alphanumeric()) {
-                    runs.push(std::mem::take(&mut run));
-                }
-            }
-            if !run.is_empty() {
-                runs.push(run);
+                sentence_word_terms.push(Some(id));
             }
             terms.push(sentence_terms);
-            phrases.push(runs);
+            word_terms.push(sentence_word_terms);
+            all_cores.push(cores);
+            cues.push(cue);
         }
+        let misspelled = sentences
+            .iter()
+            .map(|s| {
+                s.words
+                    .iter()
+                    .map(|w| dictionary.is_some_and(|d| !knows(d, w)))
+                    .collect()
+            })
+            .collect();
         let display = forms
             .into_iter()
             .map(|f| {
@@ -78,11 +111,25 @@ impl Doc {
             })
             .collect();
         Self {
+            lang,
             sentences,
+            cores: all_cores,
+            word_terms,
             terms,
-            phrases,
+            cues,
             display,
+            misspelled,
         }
+    }
+
+    /// Whether a word is one to rely on in a heading, tag or quote: Whisper was sure of it and
+    /// the dictionary knows it.
+    pub(crate) fn is_sure(&self, sentence: usize, word: usize) -> bool {
+        self.sentences[sentence]
+            .confidence
+            .get(word)
+            .is_none_or(|&p| p >= crate::REVIEW_CONFIDENCE)
+            && !self.misspelled[sentence][word]
     }
 
     /// How many distinct terms there are.

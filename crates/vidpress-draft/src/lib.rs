@@ -1,13 +1,16 @@
-//! Transcript → structured blog post, deterministically, with no network and no model.
+//! Transcript → structured blog post, deterministically, with no network and no IO.
 //!
 //! [`format`] cleans the spoken words (fillers, stutters, false starts, Whisper's noise tags and
-//! repeated lines), splits them into sentences, finds sections at topic shifts by lexical
-//! cohesion (TextTiling) and paragraphs at pauses, then picks headings, tags, an extractive
-//! intro and pull quotes, and renders Markdown and sanitized HTML. Transcript text is always
+//! repeated lines) in the transcript's language, splits them into sentences, finds sections at
+//! topic shifts (spoken discourse cues, long pauses, lexical cohesion and, through
+//! [`format_with_embeddings`], sentence embeddings) and paragraphs at pauses, then picks headings
+//! among each section's candidate phrases, keyphrase tags, an intro that says what the video
+//! covers and pull quotes, and renders Markdown and sanitized HTML. Transcript text is always
 //! data: it is escaped, never interpreted as Markdown or HTML.
 
 mod clean;
 mod doc;
+mod lang;
 mod render;
 mod structure;
 mod summary;
@@ -18,14 +21,16 @@ use vidpress_core::Transcript;
 
 pub use render::render_html;
 pub use vidpress_core::{
-    Chapter, Draft, MediaUrl, Paragraph, PullQuote, Section, Slug, VideoMeta, VideoSource,
+    Chapter, Draft, MediaUrl, Paragraph, PullQuote, ReviewMark, Section, Slug, VideoMeta,
+    VideoSource,
 };
+
+/// Whisper's confidence below which a word is marked for review.
+pub const REVIEW_CONFIDENCE: f32 = 0.5;
 
 /// Tuning for [`format`]. The defaults suit talks from a minute to a few hours.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DraftOptions {
-    /// No section is shorter than this many words (so short videos get one section).
-    pub min_section_words: usize,
     /// At most this many sections, however long the video.
     pub max_sections: usize,
     /// At most this many tags (3–8 is what blogs expect).
@@ -37,7 +42,6 @@ pub struct DraftOptions {
 impl Default for DraftOptions {
     fn default() -> Self {
         Self {
-            min_section_words: 120,
             max_sections: 24,
             max_tags: 8,
             max_pull_quotes: 3,
@@ -45,19 +49,59 @@ impl Default for DraftOptions {
     }
 }
 
+/// A sentence-embedding model, run outside this crate (which does no IO): texts in, one
+/// vector each out. Used to find topic changes and to choose headings.
+pub trait Embedder {
+    /// Whether the model was trained for this Whisper language code; where it was not, the
+    /// draft is made from the words alone.
+    fn covers(&self, language: &str) -> bool;
+    /// One vector per text, all of one length; `None` when the model failed (the draft is then
+    /// made from the words alone).
+    fn embed(&self, texts: &[&str]) -> Option<Vec<Vec<f32>>>;
+}
+
 /// The title used when neither the video nor its transcript gives one.
 const UNTITLED: &str = "Untitled video";
 
+/// What [`format_with`] may use beyond the transcript, each loaded by the caller (this crate
+/// does no IO); without them the draft is made from the words, pauses and cues alone.
+#[derive(Default, Clone, Copy)]
+pub struct Aids<'a> {
+    /// A sentence-embedding model, for topic changes and headings.
+    pub embedder: Option<&'a dyn Embedder>,
+    /// The Hunspell dictionary of the transcript's language, to mark words that are not words.
+    pub dictionary: Option<&'a spellbook::Dictionary>,
+}
+
 /// Formats a transcript and the video's metadata into a draft post with its Markdown source and
-/// sanitized HTML. Never fails: an empty transcript gives a small post with the title and video.
+/// sanitized HTML, from the words, pauses and spoken cues alone. Never fails: an empty
+/// transcript gives a small post with the title and video.
 pub fn format(transcript: &Transcript, video: &VideoMeta, options: &DraftOptions) -> Draft {
-    let sentences = clean::sentences(tokens::tokens(transcript));
-    let doc = doc::Doc::new(sentences);
+    format_with(transcript, video, options, &Aids::default())
+}
+
+/// Like [`format`], with sentence embeddings joining the words in finding topic changes and
+/// choosing headings (when the model covers the transcript's language), and a dictionary
+/// marking words for review.
+pub fn format_with(
+    transcript: &Transcript,
+    video: &VideoMeta,
+    options: &DraftOptions,
+    aids: &Aids<'_>,
+) -> Draft {
+    let embedder = aids.embedder;
+    let lang = lang::Lang::new(transcript.language());
+    let sentences = clean::sentences(tokens::tokens(transcript), &lang);
+    let doc = doc::Doc::new(sentences, lang, aids.dictionary);
+    let embedder = embedder.filter(|e| e.covers(&doc.lang.code));
+    let vectors: Option<Vec<Vec<f32>>> = embedder.and_then(|e| {
+        let texts: Vec<&str> = doc.sentences.iter().map(|s| s.text.as_str()).collect();
+        e.embed(&texts).filter(|v| v.len() == texts.len())
+    });
     let limits = structure::Limits {
-        min_section_words: options.min_section_words.max(1),
         max_sections: options.max_sections.max(1),
     };
-    let layout = structure::layout(&doc, limits);
+    let layout = structure::layout(&doc, limits, vectors.as_deref());
     let ranges: Vec<std::ops::Range<usize>> = layout
         .iter()
         .filter_map(|paragraphs| Some(paragraphs.first()?.start..paragraphs.last()?.end))
@@ -66,7 +110,20 @@ pub fn format(transcript: &Transcript, video: &VideoMeta, options: &DraftOptions
         max_tags: options.max_tags,
         max_pull_quotes: options.max_pull_quotes,
     };
-    let summary = summary::summarise(&doc, &ranges, counts);
+    let embedded = match (embedder, vectors.as_deref()) {
+        (Some(embedder), Some(sentences)) => Some(summary::Embedded {
+            sentences,
+            embedder,
+        }),
+        _ => None,
+    };
+    let own_title = render::clean_title(&video.title);
+    let own_title = if is_file_name(&own_title, &video.source) {
+        String::new()
+    } else {
+        own_title
+    };
+    let summary = summary::summarise(&doc, &ranges, &own_title, counts, embedded.as_ref());
 
     let sentence_text = |range: std::ops::Range<usize>| {
         doc.sentences[range]
@@ -99,9 +156,15 @@ pub fn format(transcript: &Transcript, video: &VideoMeta, options: &DraftOptions
         })
         .collect();
     let intro = summary
-        .intro
+        .covers
         .iter()
-        .map(|&i| doc.sentences[i].text.as_str())
+        .map(String::as_str)
+        .chain(
+            summary
+                .intro
+                .iter()
+                .map(|&i| doc.sentences[i].text.as_str()),
+        )
         .collect::<Vec<_>>()
         .join(" ");
     let pull_quotes: Vec<PullQuote> = summary
@@ -126,33 +189,37 @@ pub fn format(transcript: &Transcript, video: &VideoMeta, options: &DraftOptions
         })
         .collect();
 
-    let mut title = render::clean_title(&video.title);
-    if title.is_empty() {
-        title = sections
-            .first()
-            .map_or_else(|| UNTITLED.to_owned(), |s| s.heading.clone());
-    }
+    let title = if own_title.is_empty() {
+        made_title(&summary.topics, doc.lang.and)
+    } else {
+        own_title
+    };
     let slug = render::slugify(&title)
         .filter(|_| title != UNTITLED)
         .unwrap_or_else(|| render::fallback_slug(&video.source));
-    let tags = with_title_tags(summary.tags, &title, options.max_tags);
-    let description_source: Vec<&str> = if summary.intro.is_empty() {
-        doc.sentences
-            .iter()
-            .take(4)
-            .map(|s| s.text.as_str())
-            .collect()
-    } else {
-        summary
-            .intro
-            .iter()
-            .map(|&i| doc.sentences[i].text.as_str())
-            .collect()
-    };
-    let description = if description_source.is_empty() {
-        render::description(&[title.as_str()])
-    } else {
-        render::description(&description_source)
+    let tags = summary.tags;
+    let description = match (&summary.covers, summary.intro.is_empty()) {
+        (Some(covers), _) if covers.chars().count() <= render::DESCRIPTION_MAX_CHARS => {
+            render::description(&[covers.as_str()])
+        }
+        (_, false) => {
+            let sentences: Vec<&str> = summary
+                .intro
+                .iter()
+                .map(|&i| doc.sentences[i].text.as_str())
+                .collect();
+            render::description(&sentences)
+        }
+        _ if !doc.sentences.is_empty() => {
+            let sentences: Vec<&str> = doc
+                .sentences
+                .iter()
+                .take(4)
+                .map(|s| s.text.as_str())
+                .collect();
+            render::description(&sentences)
+        }
+        _ => render::description(&[title.as_str()]),
     };
 
     let markdown = render::markdown(&render::Post {
@@ -164,6 +231,7 @@ pub fn format(transcript: &Transcript, video: &VideoMeta, options: &DraftOptions
         pull_quotes: &pull_quotes,
     });
     let html = render_html(&markdown);
+    let review = review_marks(&doc, &layout);
     Draft {
         title,
         slug,
@@ -176,19 +244,80 @@ pub fn format(transcript: &Transcript, video: &VideoMeta, options: &DraftOptions
         video: video.source.clone(),
         markdown,
         html,
+        review,
     }
 }
 
-/// Tops the tags up to three from the title's content words when the transcript gives too few.
-fn with_title_tags(mut tags: Vec<String>, title: &str, max: usize) -> Vec<String> {
-    for word in title.split_whitespace() {
-        if tags.len() >= 3.min(max) {
-            break;
-        }
-        let c = text::core(word);
-        if text::is_content_word(&c) && !tags.iter().any(|t| text::stem(t) == text::stem(&c)) {
-            tags.push(c);
+/// The words a person should check: those Whisper was unsure of, and those the dictionary does
+/// not know (tried as written and in lowercase, for sentence starts).
+fn review_marks(doc: &doc::Doc, layout: &[Vec<std::ops::Range<usize>>]) -> Vec<ReviewMark> {
+    let mut out = Vec::new();
+    for (section, paragraphs) in layout.iter().enumerate() {
+        for (paragraph, range) in paragraphs.iter().enumerate() {
+            let mut index = 0;
+            for sentence in range.clone() {
+                let s = &doc.sentences[sentence];
+                for (k, word) in s.words.iter().enumerate() {
+                    let pieces = word.split_whitespace().count().max(1);
+                    let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
+                    let confidence = s.confidence.get(k).copied().unwrap_or(1.0);
+                    let unsure = confidence < REVIEW_CONFIDENCE && !bare.is_empty();
+                    let misspelled = doc.misspelled[sentence][k];
+                    if unsure || misspelled {
+                        out.push(ReviewMark {
+                            word: bare.to_owned(),
+                            section,
+                            paragraph,
+                            word_index: index,
+                            start_ms: s.word_start_ms.get(k).copied().unwrap_or(s.start_ms),
+                            confidence: (confidence.clamp(0.0, 1.0) * 100.0).round() as u8,
+                            unsure,
+                            misspelled,
+                        });
+                    }
+                    index += pieces;
+                }
+            }
         }
     }
-    tags
+    out
+}
+
+/// Whether a "title" is only the media file's name (what an upload is called), which never
+/// makes a post title.
+fn is_file_name(title: &str, source: &VideoSource) -> bool {
+    let VideoSource::File(name) = source else {
+        return false;
+    };
+    let stem = std::path::Path::new(name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let title = title.trim();
+    title == name || title == stem || render::clean_title(&stem) == title
+}
+
+/// A title from the section topics: "Fixing a dripping tap, a squeaky door and painting a wall",
+/// at most three topics and about 70 characters.
+fn made_title(topics: &[String], and: &str) -> String {
+    let topics: Vec<&str> = topics
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !t.is_empty())
+        .collect();
+    for take in (1..=topics.len().min(3)).rev() {
+        let list = &topics[..take];
+        let joined = match take {
+            1 => list[0].to_owned(),
+            n => format!("{} {and} {}", list[..n - 1].join(", "), list[n - 1]),
+        };
+        if joined.chars().count() <= 70 || take == 1 {
+            let mut chars = joined.chars();
+            return match chars.next() {
+                Some(c) => c.to_uppercase().chain(chars).collect(),
+                None => UNTITLED.to_owned(),
+            };
+        }
+    }
+    UNTITLED.to_owned()
 }

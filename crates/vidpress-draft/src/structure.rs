@@ -1,20 +1,17 @@
-//! Where the post breaks: sections at topic shifts, found TextTiling-style from the lexical
-//! cohesion between the words before and after each sentence gap, and paragraphs at pauses
-//! and sentence boundaries inside each section.
+//! Where the post breaks: sections at topic shifts (spoken cues, long pauses, lexical cohesion
+//! and, when given, sentence-embedding similarity), and paragraphs at pauses and sentence
+//! boundaries inside each section.
 
 use std::ops::Range;
 
 use crate::doc::Doc;
+use crate::lang::CueStrength;
 
 /// Knobs for finding sections and paragraphs.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
-    pub min_section_words: usize,
     pub max_sections: usize,
 }
-
-/// How many spoken words each side of a paragraph break are compared.
-const BLOCK_WORDS: usize = 120;
 
 /// A paragraph never grows past this many words…
 const PARAGRAPH_MAX_WORDS: usize = 120;
@@ -25,68 +22,188 @@ const PARAGRAPH_MIN_WORDS: usize = 30;
 /// Past this a paragraph ends at any ordinary pause.
 const PARAGRAPH_TARGET_WORDS: usize = 80;
 
-/// Sentence ranges: the sections, each a list of paragraphs. Paragraphs come first; sections
-/// then start at the paragraph breaks where the vocabulary changes most (TextTiling places its
-/// boundaries at paragraph breaks too).
-pub(crate) fn layout(doc: &Doc, limits: Limits) -> Vec<Vec<Range<usize>>> {
+/// What a boundary's evidence adds up to before it opens a section.
+const SECTION_THRESHOLD: f64 = 0.2;
+/// Evidence from an explicit announcement ("Now let's talk about …").
+const STRONG_CUE: f64 = 1.0;
+/// Evidence from a sequencing word set off at a sentence start ("Next, …").
+const WEAK_CUE: f64 = 0.45;
+/// Evidence from a pause clearly longer than this speaker's pauses between sentences.
+const LONG_PAUSE: f64 = 0.1;
+/// Weight of the embedding similarity valley beside the lexical one.
+const EMBEDDING_WEIGHT: f64 = 1.0;
+/// Fewest words between two sections' starts where a cue announces the second…
+const CUE_MIN_WORDS: usize = 20;
+/// …and where only the words and pauses say so, in videos up to 3,000 words and longer ones.
+const SHORT_MIN_WORDS: usize = 60;
+const LONG_MIN_WORDS: usize = 100;
+/// Shorter videos change topic only where the speaker says so: their word blocks are too small
+/// for lexical cohesion to mean much.
+const LEXICAL_MIN_WORDS: usize = 150;
+/// Fewest words of greeting before the first section break: a shorter opening joins the first topic.
+const OPENING_MIN_WORDS: usize = 30;
+
+/// Sentence ranges: the sections, each a list of paragraphs. Sections start where the evidence
+/// of a topic change is strongest: a spoken discourse cue, a long pause, a valley of lexical
+/// cohesion between the words before and after (TextTiling) and, when sentence embeddings are
+/// given, a valley of their similarity; paragraphs then follow the pauses inside each section.
+pub(crate) fn layout(
+    doc: &Doc,
+    limits: Limits,
+    embeddings: Option<&[Vec<f32>]>,
+) -> Vec<Vec<Range<usize>>> {
     let n = doc.sentences.len();
     if n == 0 {
         return Vec::new();
     }
     let thresholds = PauseThresholds::new(doc);
-    let paragraphs = paragraphs(doc, 0..n, &thresholds);
-    let starts: Vec<usize> = paragraphs.iter().map(|p| p.start).collect();
-    let chosen = section_starts(doc, limits, &starts);
-    let mut sections: Vec<Vec<Range<usize>>> = Vec::with_capacity(chosen.len());
-    for p in paragraphs {
-        if chosen.contains(&p.start) || sections.is_empty() {
-            sections.push(Vec::new());
-        }
-        if let Some(section) = sections.last_mut() {
-            section.push(p);
-        }
-    }
-    sections
+    let mut starts = section_starts(doc, limits, &thresholds, embeddings);
+    starts.push(n);
+    starts
+        .windows(2)
+        .map(|w| paragraphs(doc, w[0]..w[1], &thresholds))
+        .collect()
 }
 
-/// Of the paragraph starts `candidates`, those that open a section; the first is always 0.
-fn section_starts(doc: &Doc, limits: Limits, candidates: &[usize]) -> Vec<usize> {
+/// The sentence indices that open a section; the first is always 0.
+fn section_starts(
+    doc: &Doc,
+    limits: Limits,
+    pauses: &PauseThresholds,
+    embeddings: Option<&[Vec<f32>]>,
+) -> Vec<usize> {
     let n = doc.sentences.len();
-    let total_words = doc.word_count(0..n);
-    let max_sections = limits
-        .max_sections
-        .min(total_words / limits.min_section_words.max(1))
-        .max(1);
-    if candidates.len() < 3 || max_sections < 2 {
+    if n < 2 || limits.max_sections < 2 {
         return vec![0];
     }
-    // Hearst's block comparison: the words of about 120 spoken words' worth of paragraphs before
-    // each paragraph break against as many after it.
-    let paragraph_words = total_words as f64 / candidates.len() as f64;
-    let block = ((BLOCK_WORDS as f64 / paragraph_words).round() as usize).clamp(1, 4);
-    let mut bounds: Vec<usize> = candidates.to_vec();
-    bounds.push(n);
-    let bag = |from: usize, to: usize| -> Vec<u32> {
-        doc.terms[bounds[from]..bounds[to]]
-            .iter()
-            .flatten()
-            .copied()
-            .collect()
-    };
-    let gaps: Vec<usize> = (1..candidates.len()).collect();
-    let sim: Vec<f64> = gaps
+    let words_before: Vec<usize> = doc
+        .sentences
         .iter()
-        .map(|&k| {
-            let left = bag(k.saturating_sub(block), k);
-            let right = bag(k, (k + block).min(candidates.len()));
-            cosine(&left, &right)
+        .scan(0, |acc, s| {
+            let before = *acc;
+            *acc += s.words.len();
+            Some(before)
+        })
+        .chain(std::iter::once(doc.word_count(0..n)))
+        .collect();
+    let total_words = words_before[n];
+    let block_words = (total_words / 6).clamp(40, 150);
+    // The sentences within `block_words` spoken words before and after each gap.
+    let blocks: Vec<(Range<usize>, Range<usize>)> = (1..n)
+        .map(|g| {
+            let mut a = g;
+            while a > 0 && words_before[g] - words_before[a] < block_words {
+                a -= 1;
+            }
+            let mut b = g;
+            while b < n && words_before[b] - words_before[g] < block_words {
+                b += 1;
+            }
+            (a..g, g..b)
         })
         .collect();
-    let gaps: Vec<usize> = gaps.into_iter().map(|k| candidates[k]).collect();
-    let m = gaps.len();
-    let mut depths: Vec<(f64, usize)> = (0..m)
-        .filter(|&k| (k == 0 || sim[k] <= sim[k - 1]) && (k + 1 == m || sim[k] <= sim[k + 1]))
+    let lexical: Vec<f64> = blocks
+        .iter()
+        .map(|(l, r)| {
+            let bag = |r: &Range<usize>| -> Vec<u32> {
+                doc.terms[r.clone()].iter().flatten().copied().collect()
+            };
+            cosine(&bag(l), &bag(r))
+        })
+        .collect();
+    let mut evidence = depths(&lexical);
+    // Near either end one block is short, and its similarity says little.
+    let edge: Vec<f64> = (1..n)
+        .map(|g| {
+            let before = words_before[g] as f64;
+            let after = (total_words - words_before[g]) as f64;
+            (before.min(after) / block_words as f64).min(1.0)
+        })
+        .collect();
+    for (e, w) in evidence.iter_mut().zip(&edge) {
+        *e *= w;
+    }
+    if let Some(vectors) = embeddings.filter(|v| v.len() == n) {
+        let similarity: Vec<f64> = blocks
+            .iter()
+            .map(|(l, r)| dense_cosine(&mean(&vectors[l.clone()]), &mean(&vectors[r.clone()])))
+            .collect();
+        for (e, d) in evidence.iter_mut().zip(depths(&similarity)) {
+            *e += EMBEDDING_WEIGHT * d;
+        }
+    }
+    // In short videos the word blocks are too small for lexical cohesion to mean much.
+    let relative_cutoff = if total_words < LEXICAL_MIN_WORDS {
+        f64::INFINITY
+    } else {
+        0.0
+    };
+    let min_words = if total_words > 3000 {
+        LONG_MIN_WORDS
+    } else {
+        SHORT_MIN_WORDS
+    };
+    let mut candidates: Vec<(f64, usize, usize)> = (1..n)
+        .map(|g| {
+            let mut score = evidence[g - 1];
+            let mut gap_words = min_words;
+            match doc.cues[g].map(|c| c.strength) {
+                Some(CueStrength::Strong) => {
+                    score += STRONG_CUE;
+                    gap_words = CUE_MIN_WORDS;
+                }
+                Some(CueStrength::Weak) => {
+                    score += WEAK_CUE;
+                    gap_words = CUE_MIN_WORDS;
+                }
+                None if evidence[g - 1] < relative_cutoff => return (0.0, g, gap_words),
+                None => {}
+            }
+            if doc.sentences[g].pause_before_ms >= pauses.long_ms {
+                score += LONG_PAUSE;
+            }
+            (score, g, gap_words)
+        })
+        .collect();
+    candidates.retain(|c| c.0 >= SECTION_THRESHOLD);
+    candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let cap = limits
+        .max_sections
+        .min((total_words / CUE_MIN_WORDS).max(1));
+    let mut chosen: Vec<(usize, usize)> = vec![(0, OPENING_MIN_WORDS)];
+    for (_, g, gap_words) in candidates {
+        if chosen.len() >= cap {
+            break;
+        }
+        let fits = chosen.iter().all(|&(c, c_gap)| {
+            let distance = words_before[g].abs_diff(words_before[c]);
+            // The later start's own rule decides (a cue may follow closely).
+            let needed = if c < g {
+                gap_words.max(if c == 0 { c_gap } else { 0 })
+            } else {
+                c_gap
+            };
+            distance >= needed
+        }) && total_words - words_before[g] >= gap_words;
+        if fits {
+            chosen.push((g, gap_words));
+        }
+    }
+    let mut starts: Vec<usize> = chosen.into_iter().map(|(g, _)| g).collect();
+    starts.sort_unstable();
+    starts
+}
+
+/// TextTiling depth scores of a similarity sequence: at each local minimum, how far the
+/// similarity climbs on both sides before it falls again; 0 elsewhere.
+fn depths(sim: &[f64]) -> Vec<f64> {
+    let m = sim.len();
+    (0..m)
         .map(|k| {
+            let minimum = (k == 0 || sim[k] <= sim[k - 1]) && (k + 1 == m || sim[k] <= sim[k + 1]);
+            if !minimum {
+                return 0.0;
+            }
             let mut left = sim[k];
             let mut i = k;
             while i > 0 && sim[i - 1] >= left {
@@ -99,42 +216,33 @@ fn section_starts(doc: &Doc, limits: Limits, candidates: &[usize]) -> Vec<usize>
                 j += 1;
                 right = sim[j];
             }
-            ((left - sim[k]) + (right - sim[k]), gaps[k])
+            (left - sim[k]) + (right - sim[k])
         })
-        .collect();
-    if depths.is_empty() {
-        return vec![0];
-    }
-    let mean = depths.iter().map(|d| d.0).sum::<f64>() / depths.len() as f64;
-    let sd =
-        (depths.iter().map(|d| (d.0 - mean).powi(2)).sum::<f64>() / depths.len() as f64).sqrt();
-    let cutoff = (mean - 0.5 * sd).max(0.1);
-    depths.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    let words_before: Vec<usize> = doc
-        .sentences
-        .iter()
-        .scan(0, |acc, s| {
-            let before = *acc;
-            *acc += s.words.len();
-            Some(before)
-        })
-        .collect();
-    let mut chosen: Vec<usize> = vec![0];
-    for (depth, g) in depths {
-        if depth < cutoff || chosen.len() >= max_sections {
-            break;
-        }
-        let far_enough = |other: usize| {
-            words_before[g].abs_diff(words_before[other]) >= limits.min_section_words
-        };
-        if chosen.iter().all(|&c| far_enough(c))
-            && total_words - words_before[g] >= limits.min_section_words
-        {
-            chosen.push(g);
+        .collect()
+}
+
+/// The mean of some vectors.
+fn mean(vectors: &[Vec<f32>]) -> Vec<f64> {
+    let dim = vectors.first().map_or(0, Vec::len);
+    let mut out = vec![0.0; dim];
+    for v in vectors {
+        for (o, x) in out.iter_mut().zip(v) {
+            *o += f64::from(*x);
         }
     }
-    chosen.sort_unstable();
-    chosen
+    out
+}
+
+/// Cosine similarity of two dense vectors (0 when either is zero).
+pub(crate) fn dense_cosine(a: &[f64], b: &[f64]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na = a.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let nb = b.iter().map(|x| x * x).sum::<f64>().sqrt();
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
 }
 
 /// Cosine similarity of two bags of term ids.

@@ -1,24 +1,33 @@
-//! What the post says about itself: section headings and tags from each section's distinctive
-//! terms, an extractive intro from the most central sentences, and pull quotes.
+//! What the post says about itself: section headings chosen among each section's candidate
+//! phrases (the topic a speaker announces, or the phrase that best represents the section and
+//! sets it apart), keyphrase tags, an intro that states what the video covers, and pull quotes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::doc::Doc;
+use crate::structure::dense_cosine;
 
-/// Chosen headings, tags, intro sentences and pull-quote sentences (sentence indices in order).
+/// Chosen headings, tags, intro and pull-quote sentences (sentence indices in order).
 #[derive(Debug)]
 pub(crate) struct Summary {
+    /// Each section's heading in sentence case.
     pub headings: Vec<String>,
+    /// Each section's topic phrase as spoken (for a generated title and intro).
+    pub topics: Vec<String>,
     pub tags: Vec<String>,
+    /// The sentence saying what the video covers, when there are several sections.
+    pub covers: Option<String>,
     pub intro: Vec<usize>,
     pub quotes: Vec<usize>,
 }
 
-/// Fewer sentences than this make no intro: it would repeat the whole post.
+/// Fewer sentences than this make no extract in the intro: it would repeat the whole post.
 const INTRO_MIN_SENTENCES: usize = 4;
 /// Fewer sentences than this make no pull quotes.
 const QUOTES_MIN_SENTENCES: usize = 6;
+/// Longest heading, in words.
+const HEADING_MAX_WORDS: usize = 6;
 
 /// Limits on how many tags and quotes to pick.
 #[derive(Debug, Clone, Copy)]
@@ -27,22 +36,38 @@ pub(crate) struct Counts {
     pub max_pull_quotes: usize,
 }
 
-/// Builds headings, tags, intro and pull quotes for sections given as sentence ranges.
-pub(crate) fn summarise(doc: &Doc, sections: &[Range<usize>], counts: Counts) -> Summary {
-    let weights = SectionWeights::new(doc, sections);
-    let headings = headings(doc, sections, &weights);
-    let tags = tags(doc, sections, &weights, counts.max_tags);
-    let vectors = SentenceVectors::new(doc);
-    let section_of: Vec<usize> = sections
-        .iter()
-        .enumerate()
-        .flat_map(|(k, r)| r.clone().map(move |_| k))
+/// Sentence vectors from an embedding model, and the model to embed candidate phrases.
+pub(crate) struct Embedded<'a> {
+    pub sentences: &'a [Vec<f32>],
+    pub embedder: &'a dyn crate::Embedder,
+}
+
+/// Builds headings, tags, intro and pull quotes for sections given as sentence ranges; `title`
+/// is the video's own title (empty when it has none), whose words make good headings.
+pub(crate) fn summarise(
+    doc: &Doc,
+    sections: &[Range<usize>],
+    title: &str,
+    counts: Counts,
+    embedded: Option<&Embedded<'_>>,
+) -> Summary {
+    let mut weights = SectionWeights::new(doc, sections);
+    weights.title_stems = title
+        .split_whitespace()
+        .map(|w| doc.lang.stem(&crate::text::core(w)))
         .collect();
-    let intro = intro(doc, &vectors, &section_of);
+    let (headings, topics) = headings(doc, sections, &weights, embedded);
+    let tags = tags(doc, sections, &weights, &topics, counts.max_tags);
+    let vectors = SentenceVectors::new(doc);
+    // One section's "topic" is only its best phrase, which says too little to open a post with.
+    let covers = (sections.len() >= 2).then(|| covers(doc, &topics));
+    let intro = intro(doc, &vectors, sections, covers.is_some());
     let quotes = quotes(doc, sections, &vectors, &intro, counts.max_pull_quotes);
     Summary {
         headings,
+        topics,
         tags,
+        covers,
         intro,
         quotes,
     }
@@ -52,6 +77,10 @@ pub(crate) fn summarise(doc: &Doc, sections: &[Range<usize>], counts: Counts) ->
 struct SectionWeights {
     tf: Vec<HashMap<u32, f64>>,
     idf: Vec<f64>,
+    /// Stems of the video's own title.
+    title_stems: Vec<String>,
+    /// Each term's stem.
+    stems: Vec<String>,
 }
 
 impl SectionWeights {
@@ -75,66 +104,155 @@ impl SectionWeights {
             .iter()
             .map(|&d| (1.0 + n / f64::from(d.max(1))).ln())
             .collect();
-        Self { tf, idf }
+        let mut stems = vec![String::new(); doc.vocabulary()];
+        for (s, terms) in doc.word_terms.iter().enumerate() {
+            for (i, t) in terms.iter().enumerate() {
+                if let Some(t) = t
+                    && stems[*t as usize].is_empty()
+                {
+                    stems[*t as usize] = doc.lang.stem(&doc.cores[s][i]);
+                }
+            }
+        }
+        Self {
+            tf,
+            idf,
+            title_stems: Vec::new(),
+            stems,
+        }
     }
 
     fn weight(&self, section: usize, term: u32) -> f64 {
         self.tf[section].get(&term).copied().unwrap_or(0.0) * self.idf[term as usize]
     }
 
-    /// A section's terms, best first (ties: the term first seen earlier, i.e. lower id).
-    fn ranked(&self, section: usize) -> Vec<(u32, f64)> {
-        let mut v: Vec<(u32, f64)> = self.tf[section]
-            .keys()
-            .map(|&t| (t, self.weight(section, t)))
-            .collect();
-        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        v
+    /// A term's weight as a heading word: its weight, half as much again when the video's own
+    /// title uses it.
+    fn heading_weight(&self, section: usize, term: u32) -> f64 {
+        let in_title = self.title_stems.contains(&self.stems[term as usize]);
+        self.weight(section, term) * if in_title { 1.5 } else { 1.0 }
     }
 }
 
-/// Candidate heading phrases of a section: single terms, and runs of two or three terms said at
-/// least twice; a phrase scores the sum of its terms' weights.
-fn heading_candidates(
-    doc: &Doc,
-    section: usize,
-    range: &Range<usize>,
-    w: &SectionWeights,
-) -> Vec<(Vec<u32>, f64)> {
-    let mut freq: BTreeMap<Vec<u32>, (u32, usize)> = BTreeMap::new();
-    let mut order = 0;
-    for runs in &doc.phrases[range.clone()] {
-        for run in runs {
-            for n in 1..=3.min(run.len()) {
-                for gram in run.windows(n) {
-                    // A phrase repeating a term ("chain chain") is no heading.
-                    if n > 1 && gram.iter().enumerate().any(|(i, t)| gram[..i].contains(t)) {
-                        continue;
+/// A candidate phrase: where it was said and its words.
+#[derive(Debug, Clone)]
+struct Phrase {
+    sentence: usize,
+    words: Range<usize>,
+}
+
+/// Words ending a clause: a phrase never runs across them.
+fn ends_clause(word: &str) -> bool {
+    word.ends_with([',', ';', ':', '.', '?', '!', '\u{2014}', '\u{2026}'])
+}
+
+/// The topic a cue announces: the words after the cue up to the end of the clause, without
+/// leading or trailing stop words (and, in verb-second languages, without "kochen wir").
+fn announced(doc: &Doc, sentence: usize) -> Option<Phrase> {
+    let cue = doc.cues[sentence]?;
+    let words = &doc.sentences[sentence].words;
+    let cores = &doc.cores[sentence];
+    let mut end = cue.topic_start;
+    while end < words.len() {
+        // "Zum Schluss machen wir Salat und Dressing": the topic ends before a conjunction.
+        if end > cue.topic_start && doc.lang.is_conjunction(&cores[end]) {
+            break;
+        }
+        end += 1;
+        if ends_clause(&words[end - 1]) {
+            break;
+        }
+    }
+    let mut start = cue.topic_start;
+    if end - start >= 3 && doc.lang.is_pronoun(&cores[start + 1]) {
+        start += 2;
+    }
+    trim(doc, sentence, start..end).filter(|p| p.words.clone().all(|i| doc.is_sure(sentence, i)))
+}
+
+/// A span without stop words at either end; `None` when no content word is left.
+fn trim(doc: &Doc, sentence: usize, mut span: Range<usize>) -> Option<Phrase> {
+    let terms = &doc.word_terms[sentence];
+    while span.start < span.end && terms[span.start].is_none() {
+        span.start += 1;
+    }
+    while span.end > span.start && terms[span.end - 1].is_none() {
+        span.end -= 1;
+    }
+    (!span.is_empty()).then_some(Phrase {
+        sentence,
+        words: span,
+    })
+}
+
+/// A phrase as it reads: the words as spoken without their punctuation, the first one in its
+/// usual case when it opened the sentence.
+fn phrase_text(doc: &Doc, p: &Phrase) -> String {
+    let words = &doc.sentences[p.sentence].words;
+    p.words
+        .clone()
+        .map(|i| {
+            let bare = words[i].trim_matches(|c: char| !c.is_alphanumeric());
+            if i == 0 {
+                match doc.word_terms[p.sentence][i] {
+                    Some(t) => doc.display[t as usize].clone(),
+                    None => bare.to_lowercase(),
+                }
+            } else {
+                bare.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The key under which repeats of a phrase are counted: its words' terms or cores.
+fn phrase_key(doc: &Doc, p: &Phrase) -> Vec<String> {
+    p.words
+        .clone()
+        .map(|i| match doc.word_terms[p.sentence][i] {
+            Some(t) => format!("#{t}"),
+            None => doc.cores[p.sentence][i].clone(),
+        })
+        .collect()
+}
+
+/// Every phrase of a section that could head it: one to four words inside a clause, content
+/// words at both ends, at most one stop word inside; cue words left out.
+fn candidates(doc: &Doc, range: &Range<usize>) -> Vec<Phrase> {
+    let mut out = Vec::new();
+    for s in range.clone() {
+        let words = &doc.sentences[s].words;
+        let terms = &doc.word_terms[s];
+        let first = doc.cues[s].map_or(0, |c| c.topic_start);
+        for a in first..words.len() {
+            if terms[a].is_none() || !doc.is_sure(s, a) {
+                continue;
+            }
+            let mut stops = 0;
+            for b in a..words.len().min(a + 4) {
+                if b > a && terms[b].is_none() {
+                    stops += 1;
+                    if doc.lang.is_conjunction(&doc.cores[s][b]) {
+                        break;
                     }
-                    let e = freq.entry(gram.to_vec()).or_insert((0, order));
-                    e.0 += 1;
-                    order += 1;
+                }
+                if stops > 1 || !doc.is_sure(s, b) {
+                    break;
+                }
+                if terms[b].is_some() {
+                    out.push(Phrase {
+                        sentence: s,
+                        words: a..b + 1,
+                    });
+                }
+                if ends_clause(&words[b]) {
+                    break;
                 }
             }
         }
     }
-    let mut out: Vec<(Vec<u32>, f64, usize)> = freq
-        .into_iter()
-        .filter(|(gram, (f, _))| gram.len() == 1 || *f >= 2)
-        .map(|(gram, (_, first))| {
-            let score = gram.iter().map(|&t| w.weight(section, t)).sum();
-            (gram, score, first)
-        })
-        .collect();
-    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)));
-    out.into_iter().map(|(g, s, _)| (g, s)).collect()
-}
-
-fn phrase_text(doc: &Doc, gram: &[u32]) -> String {
-    gram.iter()
-        .map(|&t| doc.display[t as usize].as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
+    out
 }
 
 fn sentence_case(text: &str) -> String {
@@ -145,87 +263,261 @@ fn sentence_case(text: &str) -> String {
     }
 }
 
-/// A runner-up phrase joins the heading when it scores at least this share of the best.
-const RUNNER_UP_SHARE: f64 = 0.35;
-
-/// One heading per section: its best phrase, with the runner-up joined by "and" when it is
-/// strong enough; never the same as, or led by the same term as, an earlier heading.
-fn headings(doc: &Doc, sections: &[Range<usize>], w: &SectionWeights) -> Vec<String> {
+/// Words ranked by how well they name a section: the announced topic when the speaker gives
+/// one, else the candidate whose words weigh most in this section and least elsewhere, said
+/// more than once, and (with embeddings) closest in meaning to the section.
+fn headings(
+    doc: &Doc,
+    sections: &[Range<usize>],
+    w: &SectionWeights,
+    embedded: Option<&Embedded<'_>>,
+) -> (Vec<String>, Vec<String>) {
     let mut used_text: Vec<String> = Vec::new();
     let mut used_lead: Vec<u32> = Vec::new();
-    let mut out = Vec::with_capacity(sections.len());
+    let mut headings = Vec::with_capacity(sections.len());
+    let mut topics = Vec::with_capacity(sections.len());
     for (k, range) in sections.iter().enumerate() {
-        let candidates = heading_candidates(doc, k, range, w);
-        let fresh: Vec<&(Vec<u32>, f64)> = candidates
+        // An announcement in the section's first sentences names it.
+        let opening_words = range
+            .clone()
+            .scan(0, |acc, s| {
+                let before = *acc;
+                *acc += doc.sentences[s].words.len();
+                (before < 60).then_some(s)
+            })
+            .collect::<Vec<_>>();
+        let announced_topic = opening_words
             .iter()
-            .filter(|(g, _)| !used_lead.contains(&g[0]))
+            .filter_map(|&s| announced(doc, s))
+            .find(|p| p.words.len() <= HEADING_MAX_WORDS);
+        let mut pool: Vec<(Phrase, f64)> = Vec::new();
+        if let Some(p) = announced_topic {
+            pool.push((p, f64::INFINITY));
+        }
+        let centroid = embedded.map(|e| mean(&e.sentences[range.clone()]));
+        let mut counted: HashMap<Vec<String>, (Phrase, u32)> = HashMap::new();
+        for p in candidates(doc, range) {
+            let e = counted.entry(phrase_key(doc, &p)).or_insert((p.clone(), 0));
+            e.1 += 1;
+        }
+        let mut scored: Vec<(Phrase, f64)> = counted
+            .into_values()
+            .filter(|(p, count)| p.words.len() == 1 || *count >= 2)
+            .map(|(p, count)| {
+                let content: Vec<u32> = doc.word_terms[p.sentence][p.words.clone()]
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .collect();
+                let weight: f64 = content.iter().map(|&t| w.heading_weight(k, t)).sum::<f64>()
+                    / (content.len() as f64).sqrt();
+                let repeated = f64::from(count).ln_1p();
+                // In German a phrase naming a thing ends in a noun, which is capitalised.
+                let last = doc.word_terms[p.sentence][p.words.end - 1];
+                let noun = !doc.lang.capitalises_nouns()
+                    || last
+                        .is_some_and(|t| doc.display[t as usize].starts_with(char::is_uppercase));
+                let noun_factor = if noun { 1.0 } else { 0.3 };
+                (p, (weight + repeated) * noun_factor)
+            })
             .collect();
-        let pool: Vec<&(Vec<u32>, f64)> = if fresh.is_empty() {
-            candidates.iter().collect()
-        } else {
-            fresh
-        };
-        let mut heading = None;
-        for (i, (best, score)) in pool.iter().enumerate() {
-            let mut text = phrase_text(doc, best);
-            let second = pool[i + 1..]
-                .iter()
-                .find(|(g, _)| g.iter().all(|t| !best.contains(t)));
-            if let Some((g, s)) = second
-                && *s >= RUNNER_UP_SHARE * score
-                && best.len() + g.len() <= 4
-            {
-                text = format!("{text} and {}", phrase_text(doc, g));
-            }
-            let text = sentence_case(&text);
-            if !used_text.contains(&text.to_lowercase()) {
-                used_lead.push(best[0]);
-                heading = Some(text);
-                break;
+        if let (Some(e), Some(centroid)) = (embedded, &centroid) {
+            // Meaning counts as much as frequency among the strongest few.
+            scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+            scored.truncate(12);
+            let top = scored.first().map_or(1.0, |s| s.1.max(1e-9));
+            let texts: Vec<String> = scored.iter().map(|(p, _)| phrase_text(doc, p)).collect();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            if let Some(vectors) = e.embedder.embed(&refs).filter(|v| v.len() == refs.len()) {
+                for ((_, score), v) in scored.iter_mut().zip(vectors) {
+                    let v: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
+                    *score = *score / top + 2.0 * dense_cosine(&v, centroid);
+                }
             }
         }
-        let text = heading.unwrap_or_else(|| format!("Part {}", k + 1));
+        scored.sort_by(|a, b| {
+            b.1.total_cmp(&a.1)
+                .then(a.0.sentence.cmp(&b.0.sentence))
+                .then(a.0.words.start.cmp(&b.0.words.start))
+        });
+        pool.extend(scored);
+        let mut chosen = None;
+        for (p, _) in &pool {
+            let lead = doc.word_terms[p.sentence][p.words.start];
+            if lead.is_some_and(|t| used_lead.contains(&t)) {
+                continue;
+            }
+            let text = phrase_text(doc, p);
+            if used_text.contains(&text.to_lowercase()) {
+                continue;
+            }
+            if let Some(t) = lead {
+                used_lead.push(t);
+            }
+            chosen = Some(text);
+            break;
+        }
+        let text = chosen
+            .or_else(|| pool.first().map(|(p, _)| phrase_text(doc, p)))
+            .unwrap_or_default();
         used_text.push(text.to_lowercase());
-        out.push(text);
+        headings.push(if text.is_empty() {
+            format!("Part {}", k + 1)
+        } else {
+            sentence_case(&text)
+        });
+        topics.push(text);
+    }
+    (headings, topics)
+}
+
+fn mean(vectors: &[Vec<f32>]) -> Vec<f64> {
+    let dim = vectors.first().map_or(0, Vec::len);
+    let mut out = vec![0.0; dim];
+    for v in vectors {
+        for (o, x) in out.iter_mut().zip(v) {
+            *o += f64::from(*x);
+        }
     }
     out
 }
 
-/// Tags: the sections' best terms taken in turn (largest sections first), said at least twice,
-/// then less frequent ones when there are too few.
-fn tags(doc: &Doc, sections: &[Range<usize>], w: &SectionWeights, max: usize) -> Vec<String> {
-    let mut total = vec![0u32; doc.vocabulary()];
-    for t in doc.terms.iter().flatten() {
-        total[*t as usize] += 1;
+/// "This video covers a, b and c." in the transcript's language, from the section topics.
+fn covers(doc: &Doc, topics: &[String]) -> String {
+    let mut list: Vec<&str> = topics
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !t.is_empty())
+        .collect();
+    list.dedup();
+    let joined = match list.len() {
+        0 => String::new(),
+        1 => list[0].to_owned(),
+        n => format!(
+            "{} {} {}",
+            list[..n - 1].join(", "),
+            doc.lang.and,
+            list[n - 1]
+        ),
+    };
+    doc.lang.covers.replace("{}", &joined)
+}
+
+/// Tags: keyphrases (runs of one to three content words) said at least twice, the section topics'
+/// content words first, then each section's weightiest in turn; no stop word of any of the
+/// checked languages, no two tags on the same stem.
+fn tags(
+    doc: &Doc,
+    sections: &[Range<usize>],
+    w: &SectionWeights,
+    topics: &[String],
+    max: usize,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut taken: Vec<Vec<String>> = Vec::new();
+    let lang = &doc.lang;
+    let mut offer = |words: &[&str], out: &mut Vec<String>| {
+        if out.len() >= max || words.is_empty() || words.len() > 3 {
+            return;
+        }
+        let cores: Vec<String> = words.iter().map(|w| crate::text::core(w)).collect();
+        if cores
+            .iter()
+            .any(|c| !lang.is_content(c) || lang.is_stop_anywhere(c))
+        {
+            return;
+        }
+        let stems: Vec<String> = cores.iter().map(|c| lang.stem(c)).collect();
+        if taken
+            .iter()
+            .any(|t| stems.iter().all(|s| t.contains(s)) || t.iter().all(|s| stems.contains(s)))
+        {
+            return;
+        }
+        taken.push(stems);
+        out.push(cores.join(" "));
+    };
+    // The longest run of content words in each topic ("dripping tap" of "fixing a dripping tap").
+    for topic in topics {
+        let words: Vec<&str> = topic.split_whitespace().collect();
+        let mut best: &[&str] = &[];
+        for run in words.split(|w| !lang.is_content(&crate::text::core(w))) {
+            if run.len() > best.len() || (run.len() == best.len() && !run.is_empty()) {
+                best = run;
+            }
+        }
+        let best = &best[best.len().saturating_sub(2)..];
+        offer(best, &mut out);
+    }
+    // Then each section's weightiest keyphrases (one or two adjacent content words said at
+    // least twice), in turn, largest sections first.
+    // Per keyphrase: how often it is said, how often in each section, and how often every
+    // word of it was one Whisper was sure of and the dictionary knows.
+    let mut counts: HashMap<Vec<u32>, (u32, Vec<u32>, u32)> = HashMap::new();
+    for (k, range) in sections.iter().enumerate() {
+        for s in range.clone() {
+            let terms = &doc.word_terms[s];
+            for a in 0..terms.len() {
+                let Some(t1) = terms[a] else { continue };
+                let mut keys = vec![(vec![t1], doc.is_sure(s, a))];
+                if let Some(Some(t2)) = terms.get(a + 1)
+                    && !ends_clause(&doc.sentences[s].words[a])
+                    && *t2 != t1
+                {
+                    keys.push((vec![t1, *t2], doc.is_sure(s, a) && doc.is_sure(s, a + 1)));
+                }
+                for (key, sure) in keys {
+                    let e = counts.entry(key).or_insert((0, vec![0; sections.len()], 0));
+                    e.0 += 1;
+                    e.1[k] += 1;
+                    e.2 += u32::from(sure);
+                }
+            }
+        }
     }
     let mut order: Vec<usize> = (0..sections.len()).collect();
     order.sort_by_key(|&k| (std::cmp::Reverse(sections[k].len()), k));
-    let ranked: Vec<Vec<(u32, f64)>> = order.iter().map(|&k| w.ranked(k)).collect();
-    let mut out: Vec<String> = Vec::new();
-    let mut taken: Vec<u32> = Vec::new();
-    for min_count in [2, 1] {
-        let mut cursors = vec![0usize; ranked.len()];
-        loop {
-            let mut progressed = false;
-            for (list, cursor) in ranked.iter().zip(cursors.iter_mut()) {
-                if out.len() >= max {
-                    return out;
+    let ranked: Vec<Vec<Vec<u32>>> = order
+        .iter()
+        .map(|&k| {
+            let mut v: Vec<(&Vec<u32>, f64)> = counts
+                .iter()
+                .filter(|(_, (total, per, sure))| *total >= 2 && per[k] > 0 && 2 * sure >= *total)
+                .map(|(key, _)| {
+                    let weight: f64 = key.iter().map(|&t| w.weight(k, t)).sum();
+                    let last = key[key.len() - 1] as usize;
+                    let noun = !doc.lang.capitalises_nouns()
+                        || doc.display[last].starts_with(char::is_uppercase);
+                    let weight = if noun { weight } else { weight * 0.3 };
+                    // Two words that keep coming together name more than either alone.
+                    let bonus = if key.len() > 1 { 1.15 } else { 1.0 };
+                    (key, weight * bonus)
+                })
+                .collect();
+            v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+            v.into_iter().map(|(key, _)| key.clone()).collect()
+        })
+        .collect();
+    let mut cursors = vec![0usize; ranked.len()];
+    loop {
+        let mut progressed = false;
+        for (list, cursor) in ranked.iter().zip(cursors.iter_mut()) {
+            while let Some(key) = list.get(*cursor) {
+                *cursor += 1;
+                progressed = true;
+                let words: Vec<String> = key
+                    .iter()
+                    .map(|&t| doc.display[t as usize].to_lowercase())
+                    .collect();
+                let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+                let before = out.len();
+                offer(&refs, &mut out);
+                if out.len() > before {
+                    break;
                 }
-                while let Some(&(t, _)) = list.get(*cursor) {
-                    *cursor += 1;
-                    if total[t as usize] >= min_count && !taken.contains(&t) {
-                        taken.push(t);
-                        out.push(doc.display[t as usize].to_lowercase());
-                        progressed = true;
-                        break;
-                    }
-                }
-            }
-            if !progressed {
-                break;
             }
         }
-        if out.len() >= 3 {
+        if !progressed || out.len() >= max {
             break;
         }
     }
@@ -298,67 +590,73 @@ impl SentenceVectors {
             .map(|&(t, x)| x * dense[t as usize])
             .sum()
     }
-
-    fn similarity(&self, a: usize, b: usize) -> f64 {
-        let (va, vb) = (&self.vectors[a], &self.vectors[b]);
-        let (mut i, mut j, mut dot) = (0, 0, 0.0);
-        while i < va.len() && j < vb.len() {
-            match va[i].0.cmp(&vb[j].0) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
-                std::cmp::Ordering::Equal => {
-                    dot += va[i].1 * vb[j].1;
-                    i += 1;
-                    j += 1;
-                }
-            }
-        }
-        dot
-    }
 }
 
-/// Whether a sentence can stand alone in the intro or as a quote: a statement of a readable length.
+/// Whether a sentence can stand alone in the intro or as a quote: a statement of a readable
+/// length that opens with a capital, announces nothing, does not lean on the sentence before
+/// it, and has no word Whisper was unsure of.
 fn standalone(doc: &Doc, i: usize, words: Range<usize>) -> bool {
     let s = &doc.sentences[i];
-    words.contains(&s.words.len()) && !s.text.ends_with('?') && !doc.terms[i].is_empty()
+    words.contains(&s.words.len())
+        && s.text.ends_with('.')
+        && s.text.starts_with(char::is_uppercase)
+        && doc.cues[i].is_none()
+        && !doc.terms[i].is_empty()
+        && !doc.cores[i]
+            .first()
+            .is_some_and(|c| doc.lang.is_anaphoric(c))
+        && (0..s.words.len()).all(|k| doc.is_sure(i, k))
 }
 
-/// Up to three of the most central sentences, spread over the sections, in spoken order.
-fn intro(doc: &Doc, vectors: &SentenceVectors, section_of: &[usize]) -> Vec<usize> {
+fn mean_confidence(doc: &Doc, i: usize) -> f64 {
+    let c = &doc.sentences[i].confidence;
+    c.iter().map(|&p| f64::from(p)).sum::<f64>() / c.len().max(1) as f64
+}
+
+/// The sentences that follow the "what this video covers" line: with several sections, the
+/// most central sentence of the video; with one, up to three central sentences.
+fn intro(
+    doc: &Doc,
+    vectors: &SentenceVectors,
+    sections: &[Range<usize>],
+    has_covers: bool,
+) -> Vec<usize> {
     let n = doc.sentences.len();
     if n < INTRO_MIN_SENTENCES {
         return Vec::new();
     }
-    let want = if n >= 12 { 3 } else { 2 };
+    let want = if has_covers {
+        1
+    } else if n >= 12 {
+        3
+    } else {
+        2
+    };
     let centroid = vectors.centroid(0..n, doc.vocabulary());
-    let eligible: Vec<usize> = (0..n).filter(|&i| standalone(doc, i, 6..41)).collect();
-    let mut chosen: Vec<usize> = Vec::new();
-    while chosen.len() < want {
-        let best = eligible
-            .iter()
-            .filter(|i| !chosen.contains(i))
-            .map(|&i| {
-                let redundancy = chosen
-                    .iter()
-                    .map(|&c| vectors.similarity(i, c))
-                    .fold(0.0, f64::max);
-                let same_section = chosen.iter().any(|&c| section_of[c] == section_of[i]);
-                let score = vectors.score(i, &centroid)
-                    - 0.7 * redundancy
-                    - if same_section { 0.2 } else { 0.0 };
-                (score, i)
-            })
-            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
-        match best {
-            Some((_, i)) => chosen.push(i),
-            None => break,
-        }
-    }
+    let first_section = sections.first().cloned().unwrap_or(0..n);
+    let mut eligible: Vec<(f64, usize)> = (0..n)
+        .filter(|&i| standalone(doc, i, 6..31))
+        .map(|i| {
+            // Openings often say what the video is about.
+            let opening = if first_section.contains(&i) && i < 4 {
+                0.1
+            } else {
+                0.0
+            };
+            (
+                vectors.score(i, &centroid) + opening + 0.2 * mean_confidence(doc, i),
+                i,
+            )
+        })
+        .collect();
+    eligible.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut chosen: Vec<usize> = eligible.into_iter().take(want).map(|(_, i)| i).collect();
     chosen.sort_unstable();
     chosen
 }
 
-/// One to `max` quotable sentences, each the most central of a different section, not in the intro.
+/// One to `max` quotable sentences, each the most central of a different section, not in the
+/// intro, preferring those Whisper was most sure of.
 fn quotes(
     doc: &Doc,
     sections: &[Range<usize>],
@@ -377,7 +675,7 @@ fn quotes(
             let centroid = vectors.centroid(r.clone(), doc.vocabulary());
             r.clone()
                 .filter(|&i| !intro.contains(&i) && standalone(doc, i, 8..31))
-                .map(|i| (vectors.score(i, &centroid), i))
+                .map(|i| (vectors.score(i, &centroid) + mean_confidence(doc, i), i))
                 .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
         })
         .collect();

@@ -13,6 +13,8 @@ pub(crate) struct Token {
     pub end_ms: u64,
     /// Time taken just before this word by fillers that were removed; it is no pause.
     pub hesitation_ms: u64,
+    /// Whisper's confidence in the word (mean token probability; 1 when it gave none).
+    pub probability: f32,
 }
 
 /// What bracketed noise tags say; a parenthesised aside is dropped only when every word is one.
@@ -115,6 +117,7 @@ fn segment_words(segment: &Segment) -> Vec<Token> {
                     start_ms: w.start_ms,
                     end_ms,
                     hesitation_ms: 0,
+                    probability: w.probability,
                 }),
             }
             for piece in pieces {
@@ -123,6 +126,7 @@ fn segment_words(segment: &Segment) -> Vec<Token> {
                     start_ms: w.start_ms,
                     end_ms,
                     hesitation_ms: 0,
+                    probability: w.probability,
                 });
             }
         }
@@ -143,6 +147,7 @@ fn segment_words(segment: &Segment) -> Vec<Token> {
             start_ms,
             end_ms,
             hesitation_ms: 0,
+            probability: 1.0,
         });
     }
     out
