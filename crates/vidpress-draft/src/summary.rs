@@ -625,8 +625,9 @@ fn intro(
     if n < INTRO_MIN_SENTENCES {
         return Vec::new();
     }
+    // With several sections the "what this video covers" line is the intro.
     let want = if has_covers {
-        1
+        0
     } else if n >= 12 {
         3
     } else {
