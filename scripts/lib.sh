@@ -27,8 +27,9 @@ ensure_apt() {
 BUILD_PACKAGES=(pkg-config clang libclang-dev cmake make g++ libavcodec-dev libavformat-dev
   libavutil-dev libswresample-dev libswscale-dev libavfilter-dev libavdevice-dev
   python3 python3-venv python3-pip ca-certificates curl)
-# What the tests add: FFmpeg and espeak-ng to make test media, PostgreSQL's client.
-TEST_PACKAGES=(ffmpeg espeak-ng postgresql-client)
+# What the tests add: FFmpeg and espeak-ng to make test media, PostgreSQL's client, and
+# Chromium with its WebDriver for the dashboard's browser tests.
+TEST_PACKAGES=(ffmpeg espeak-ng postgresql-client chromium chromium-driver fonts-dejavu-core)
 
 ensure_rust() {
   if ! command -v cargo >/dev/null 2>&1; then

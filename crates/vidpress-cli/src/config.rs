@@ -74,6 +74,8 @@ pub struct Config {
     pub owner_email: String,
     /// The largest upload accepted, in megabytes.
     pub max_upload_mb: usize,
+    /// Whether people may create their own dashboard accounts (the first account is the admin's).
+    pub allow_signup: bool,
     /// The address the WebSub hub reaches this server at; callbacks are
     /// `<public_url>/websub/<token>`. Default: `http://<listen>/`, which only a hub on the same
     /// machine can reach.
@@ -256,6 +258,7 @@ impl Config {
                 .get("owner_email")?
                 .unwrap_or_else(|| "owner@localhost".to_owned()),
             max_upload_mb: src.get::<Positive>("max_upload_mb")?.map_or(4096, |p| p.0),
+            allow_signup: src.get("allow_signup")?.unwrap_or(false),
             public_url: match src.get::<HttpUrl>("public_url")? {
                 Some(url) => url.0,
                 None => Url::parse(&format!("http://{listen}/"))

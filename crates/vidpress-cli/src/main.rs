@@ -44,6 +44,9 @@ enum Command {
     Transcribe(commands::transcribe::TranscribeArgs),
     /// Turn a media file or video URL into a draft post: post.md, post.html and draft.json.
     Convert(commands::convert::ConvertArgs),
+    /// Create dashboard accounts and reset their passwords.
+    #[command(subcommand)]
+    User(commands::user::UserCommand),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
             Command::Models(cmd) => commands::models::run(&config.models_dir, cmd).await,
             Command::Convert(args) => commands::convert::run(&config, &args).await,
             Command::Transcribe(args) => commands::transcribe::run(&config, &args).await,
+            Command::User(cmd) => commands::user::run(&config, &cmd).await,
         }
     });
     match result {

@@ -4,10 +4,14 @@
 //! One set of SQL serves both databases through sqlx's `Any` driver: times are stored as
 //! milliseconds since the epoch, ids as 64-bit integers, JSON as text.
 
+pub mod api_tokens;
 pub mod channels;
 mod db;
+pub mod draft_edits;
 mod error;
+pub mod library;
 pub mod queue;
+pub mod sessions;
 pub mod subscriptions;
 #[cfg(feature = "test-support")]
 pub mod testing;
@@ -19,7 +23,7 @@ pub use error::StoreError;
 pub use queue::{
     ClaimedJob, Job, JobId, JobState, LeaseStatus, NewJob, QueueStats, Retry, RetryPolicy,
 };
-pub use users::{User, UserId};
+pub use users::{AccountError, User, UserId};
 pub use videos::{
     MediaSource, NewDraft, StoredDraft, StoredTranscript, Video, VideoKey, VideoState,
 };

@@ -1,6 +1,7 @@
-//! The JSON API that starts the pipeline: submit a video URL, upload a media file, follow a
-//! video's progress, cancel it. Until accounts land it is guarded by one bearer token from the
-//! configuration, which acts for one configured user.
+//! The JSON API: list videos, submit a video URL, upload a media file, follow a video's
+//! progress, cancel it. A bearer token authenticates: a user's own token (made on the settings
+//! page), or the configured `api_token`, which acts for the operator account (the admin's
+//! bootstrap token).
 
 use std::path::{Path, PathBuf};
 
@@ -33,7 +34,7 @@ pub struct ApiConfig {
 
 pub(crate) fn router(max_upload_bytes: usize) -> Router<AppState> {
     Router::new()
-        .route("/api/videos", post(submit_url))
+        .route("/api/videos", get(list_videos).post(submit_url))
         .route(
             "/api/uploads",
             post(upload).layer(DefaultBodyLimit::max(max_upload_bytes)),
@@ -42,19 +43,116 @@ pub(crate) fn router(max_upload_bytes: usize) -> Router<AppState> {
         .route("/api/videos/{id}/cancel", post(cancel))
 }
 
-/// Checks the bearer token in constant time and returns the user it acts for.
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<UserId, AppError> {
-    let expected = state.api.token.as_deref().ok_or(AppError::Unauthorized)?;
+/// The user a bearer token acts for: the configured token (compared in constant time) acts
+/// for the operator account; any other token is looked up by its hash among users' tokens.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<UserId, AppError> {
     let given = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
         .ok_or(AppError::Unauthorized)?;
-    if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
-        Ok(state.api.user)
-    } else {
-        Err(AppError::Unauthorized)
+    if let Some(expected) = state.api.token.as_deref()
+        && bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
+    {
+        return Ok(state.api.user);
     }
+    state
+        .store
+        .user_for_api_token(&crate::views::hash_api_token(given))
+        .await?
+        .ok_or(AppError::Unauthorized)
+}
+
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    channel: Option<i64>,
+    #[serde(default)]
+    page: Option<u32>,
+    #[serde(default)]
+    per_page: Option<u32>,
+}
+
+/// One video in the list.
+#[derive(Debug, Serialize)]
+struct VideoItem {
+    id: i64,
+    title: String,
+    state: &'static str,
+    error: Option<String>,
+    channel_id: Option<i64>,
+    youtube_id: Option<String>,
+    source_url: Option<String>,
+    created_at: i64,
+    deleted_at: Option<i64>,
+    /// The running (or last) step and its progress, 0–100.
+    step: Option<&'static str>,
+    progress: u8,
+    draft_id: Option<i64>,
+}
+
+/// A page of videos.
+#[derive(Debug, Serialize)]
+struct VideoList {
+    videos: Vec<VideoItem>,
+    page: u32,
+    per_page: u32,
+    /// Whether `page + 1` has videos.
+    more: bool,
+}
+
+/// `GET /api/videos?state=&channel=&page=&per_page=`: the caller's videos, newest first.
+#[tracing::instrument(skip_all)]
+async fn list_videos(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(params): axum::extract::Query<ListParams>,
+) -> Result<Json<VideoList>, AppError> {
+    let user = authenticate(&state, &headers).await?;
+    let video_state = match params.state.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(name) => Some(vidpress_store::VideoState::from_name(name).ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "unknown state `{name}`; use one of new, fetching, transcribing, drafting, \
+                 illustrating, ready, failed, cancelled"
+            ))
+        })?),
+    };
+    let page = params.page.unwrap_or(0);
+    let per_page = params.per_page.unwrap_or(50).clamp(1, 200);
+    let filter = vidpress_store::library::VideoFilter {
+        state: video_state,
+        channel: params.channel,
+    };
+    let mut videos = state.store.list_videos(user, &filter, page, per_page).await?;
+    let more = videos.len() > per_page as usize;
+    videos.truncate(per_page as usize);
+    Ok(Json(VideoList {
+        videos: videos
+            .into_iter()
+            .map(|v| VideoItem {
+                id: v.id.0,
+                title: v.title,
+                state: v.state.as_str(),
+                error: v.error,
+                channel_id: v.channel_id,
+                youtube_id: v.youtube_id,
+                source_url: v.source_url,
+                created_at: v.created_at,
+                deleted_at: v.deleted_at,
+                step: v.job_kind.map(|k| k.as_str()),
+                progress: v.progress,
+                draft_id: v.draft_id,
+            })
+            .collect(),
+        page,
+        per_page,
+        more,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,7 +174,7 @@ async fn submit_url(
     headers: HeaderMap,
     Json(body): Json<SubmitUrl>,
 ) -> Result<(StatusCode, Json<Accepted>), AppError> {
-    let user = authenticate(&state, &headers)?;
+    let user = authenticate(&state, &headers).await?;
     let url = body.url.trim();
     let parsed = url::Url::parse(url)
         .map_err(|e| AppError::BadRequest(format!("`{url}` is not a URL: {e}")))?;
@@ -101,7 +199,7 @@ async fn submit_url(
 }
 
 /// Keeps letters, digits, dots, dashes and underscores of an uploaded file's name.
-fn safe_file_name(name: &str) -> String {
+pub(crate) fn safe_file_name(name: &str) -> String {
     let base = Path::new(name)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -130,7 +228,7 @@ async fn upload(
     headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Result<(StatusCode, Json<Accepted>), AppError> {
-    let user = authenticate(&state, &headers)?;
+    let user = authenticate(&state, &headers).await?;
     let bad = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::PayloadTooLarge
@@ -196,7 +294,7 @@ async fn upload(
     ))
 }
 
-async fn write_field(
+pub(crate) async fn write_field(
     field: &mut axum::extract::multipart::Field<'_>,
     path: &Path,
 ) -> Result<(), AppError> {
@@ -269,7 +367,7 @@ async fn video_status(
     headers: HeaderMap,
     UrlPath(id): UrlPath<i64>,
 ) -> Result<Json<VideoStatus>, AppError> {
-    let user = authenticate(&state, &headers)?;
+    let user = authenticate(&state, &headers).await?;
     let video = state.store.video(VideoKey(id)).await?;
     if video.user_id != user {
         return Err(AppError::NotFound);
@@ -309,7 +407,7 @@ async fn cancel(
     headers: HeaderMap,
     UrlPath(id): UrlPath<i64>,
 ) -> Result<StatusCode, AppError> {
-    let user = authenticate(&state, &headers)?;
+    let user = authenticate(&state, &headers).await?;
     let video = state.store.video(VideoKey(id)).await?;
     if video.user_id != user {
         return Err(AppError::NotFound);

@@ -1,14 +1,21 @@
-//! Vidpress's HTTP side: the axum router (health checks now; webhooks, dashboard and JSON API as
-//! they land), its shared state, and the server's startup and graceful shutdown. Only this crate
-//! knows axum; it never touches FFmpeg or Whisper.
+//! Vidpress's HTTP side: the axum router (health checks, the WebSub webhook, the JSON API and
+//! the server-rendered dashboard), its shared state, and the server's startup and graceful
+//! shutdown. Only this crate knows axum and askama; it never touches FFmpeg or Whisper.
 
 mod api;
+mod assets;
+mod auth;
+mod csrf;
 mod error;
 mod health;
+mod security;
+mod sessions;
 mod startup;
+mod views;
 mod websub;
 
 pub use api::ApiConfig;
+pub use auth::{hash_password, valid_email, valid_password};
 pub use error::AppError;
-pub use startup::{AppState, Application, WebConfig, router};
+pub use startup::{AppState, Application, Dashboard, WebConfig, router};
 pub use websub::MAX_NOTIFICATION_BYTES;

@@ -56,6 +56,9 @@ enum BenchTarget {
     /// Signed WebSub notifications verified, parsed and stored per second, and their latency,
     /// on SQLite, against the real server in its own process.
     Websub(super::bench_websub::WebsubBenchArgs),
+    /// Requests per second and latency of the video list (10,000 videos) and the editor (a
+    /// 20,000-word draft), 64 connections, SQLite and PostgreSQL.
+    Dashboard(super::bench_dashboard::DashboardBenchArgs),
 }
 
 /// Runs the chosen benchmark and prints its figures.
@@ -82,6 +85,7 @@ pub async fn run(config: &crate::config::Config, args: &BenchArgs) -> anyhow::Re
             transcribe_bench(config, input, &devices, model, threads, *reps).await
         }
         BenchTarget::Websub(args) => super::bench_websub::run(args).await,
+        BenchTarget::Dashboard(args) => super::bench_dashboard::run(args).await,
     }
 }
 

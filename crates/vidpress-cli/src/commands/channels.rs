@@ -1,6 +1,7 @@
 //! `vidpress channels`: link a YouTube channel (its uploads then arrive by WebSub, with a feed
 //! poll as the backstop), list linked channels with their subscription state, and unlink one.
-//! The account acted for is `owner_email`; a running `vidpress serve` or `vidpress worker`
+//! The account acted for is the operator's (`owner_email`, or the admin once the dashboard's
+//! first run has claimed it); a running `vidpress serve` or `vidpress worker`
 //! carries out the subscription jobs these commands queue.
 
 use std::time::Duration;
@@ -35,7 +36,7 @@ pub enum ChannelsCommand {
 pub async fn run(config: &Config, command: &ChannelsCommand) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     let owner = store
-        .ensure_user(&config.owner_email)
+        .operator_user(&config.owner_email)
         .await
         .context("Failed to create the owner account")?;
     let result = match command {

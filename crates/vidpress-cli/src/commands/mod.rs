@@ -1,9 +1,11 @@
 //! One module per command.
 
 pub mod bench;
+pub mod bench_dashboard;
 pub mod bench_websub;
 pub mod channels;
 pub mod convert;
 pub mod models;
 pub mod serve;
 pub mod transcribe;
+pub mod user;

@@ -11,7 +11,7 @@ use vidpress_draft::DraftOptions;
 use vidpress_media::FetchOptions;
 use vidpress_store::{RetryPolicy, Store, StoreOptions};
 use vidpress_transcribe::engine::TranscribeOptions;
-use vidpress_web::{ApiConfig, AppState, Application, WebConfig};
+use vidpress_web::{ApiConfig, AppState, Application, Dashboard, WebConfig};
 use vidpress_websub::{HubClient, YouTube};
 use vidpress_worker::websub::WebsubJobs;
 use vidpress_worker::{Pipeline, PipelineConfig, PoolConfig, Registry, WorkerPool};
@@ -116,10 +116,11 @@ pub fn registry(config: &Config) -> anyhow::Result<Registry> {
     Ok(registry)
 }
 
-/// The JSON API's settings; the owner account is created on first start.
+/// The JSON API's settings; the operator account (which the configured token acts for) is
+/// created on first start.
 async fn api_config(config: &Config, store: &Store) -> anyhow::Result<ApiConfig> {
     let owner = store
-        .ensure_user(&config.owner_email)
+        .operator_user(&config.owner_email)
         .await
         .context("Failed to create the owner account")?;
     Ok(ApiConfig {
@@ -128,6 +129,18 @@ async fn api_config(config: &Config, store: &Store) -> anyhow::Result<ApiConfig>
         uploads_dir: config.data_dir.join("work").join("uploads"),
         max_upload_bytes: config.max_upload_mb.saturating_mul(1024 * 1024),
         max_attempts: config.job_max_attempts,
+    })
+}
+
+/// The dashboard's settings from the configuration.
+pub fn dashboard(config: &Config) -> anyhow::Result<Dashboard> {
+    Ok(Dashboard {
+        owner_email: config.owner_email.clone(),
+        allow_signup: config.allow_signup,
+        secure_cookies: config.public_url.scheme() == "https",
+        youtube: Some(youtube(config, http_client()?)),
+        feed_poll: Duration::from_secs(config.feed_poll_seconds),
+        ..Dashboard::default()
     })
 }
 
@@ -194,17 +207,42 @@ pub async fn serve(config: &Config, args: &ServeArgs) -> anyhow::Result<()> {
     let state = AppState {
         store: store.clone(),
         api: api_config(config, &store).await?,
+        dashboard: dashboard(config)?,
         workers: pool.as_ref().map(WorkerPool::waker),
     };
     let app = Application::build(&web, state)
         .await
         .with_context(|| format!("Failed to listen on {} (setting `listen`)", config.listen))?;
     info!(address = %app.local_addr()?, public_url = %config.public_url, database = %vidpress_store::redact_url(&config.database_url), "vidpress is serving");
+    let address = app.local_addr()?;
+    let first_step = if store.needs_first_account().await? {
+        "create the first account (the administrator), then link a YouTube channel or paste a video URL"
+    } else {
+        "sign in"
+    };
+    // Printed for the person who just started the server, whatever the log settings.
+    println!("Vidpress is running: open http://{address}/ in a browser and {first_step}.");
 
     let stop = CancellationToken::new();
     let workers = pool.map(|pool| {
         let stop = stop.clone();
         tokio::spawn(async move { pool.run(stop).await })
+    });
+    // Expired dashboard sessions are deleted at start and hourly.
+    let sweeper_store = store.clone();
+    let sweeper_stop = stop.clone();
+    tokio::spawn(async move {
+        let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                _ = sweeper_stop.cancelled() => break,
+                _ = hourly.tick() => {
+                    if let Err(e) = sweeper_store.delete_expired_sessions().await {
+                        tracing::warn!(error = %e, "could not delete expired sessions");
+                    }
+                }
+            }
+        }
     });
     let web_stop = stop.clone();
     let server = app.run_until_stopped(async move { web_stop.cancelled().await });

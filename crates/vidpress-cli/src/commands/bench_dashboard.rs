@@ -1,0 +1,229 @@
+//! `vidpress bench dashboard`: requests per second and latency of the dashboard's two heaviest
+//! pages, the video list (one page of a user's 10,000 videos) and the editor on a 20,000-word
+//! draft, signed in, over 64 concurrent keep-alive connections, on SQLite and PostgreSQL. The
+//! server runs in this process on its own port; the load generator shares the machine.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, ensure};
+use vidpress_store::testing::TestDb;
+use vidpress_store::videos::{NewDraft, StoredTranscript, save_draft, save_transcript};
+use vidpress_store::{MediaSource, Store, UserId};
+use vidpress_web::{ApiConfig, AppState, Application, Dashboard, WebConfig};
+
+/// Options of `vidpress bench dashboard`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DashboardBenchArgs {
+    /// Videos the user has.
+    #[arg(long, default_value_t = 10_000)]
+    pub videos: usize,
+    /// Words in the edited draft.
+    #[arg(long, default_value_t = 20_000)]
+    pub words: usize,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
+    /// Requests per page and database (after 200 for warm-up).
+    #[arg(long, default_value_t = 5_000)]
+    pub requests: usize,
+    /// Skip PostgreSQL (it is read from VIDPRESS_TEST_POSTGRES_URL, default the local server).
+    #[arg(long)]
+    pub sqlite_only: bool,
+}
+
+const EMAIL: &str = "bench@example.org";
+const PASSWORD: &str = "benchmark password";
+const WORDS: &[&str] = &[
+    "the", "bread", "rises", "slowly", "when", "the", "kitchen", "is", "cool", "and", "we", "wait",
+    "patiently", "for", "the", "dough", "to", "double", "before", "shaping", "it", "gently",
+];
+
+fn text(words: usize, offset: usize) -> String {
+    (0..words).map(|i| WORDS[(i + offset) % WORDS.len()]).collect::<Vec<_>>().join(" ")
+}
+
+/// Fills the database: the user, its videos (each with a finished job), and one long draft.
+async fn fixture(store: &Store, videos: usize, words: usize) -> anyhow::Result<(UserId, i64)> {
+    let hash = vidpress_web::hash_password(PASSWORD).map_err(|e| anyhow::anyhow!(e))?;
+    let user = store.create_user(EMAIL, &hash).await?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let now = vidpress_store::now_ms();
+    let mut tx = store.begin().await?;
+    for n in 0..videos {
+        let n = i64::try_from(n)?;
+        let id: i64 = sqlx::Row::try_get(
+            &sqlx::query(
+                "INSERT INTO videos (user_id, source_url, title, state, created_at, updated_at) \
+                 VALUES ($1, $2, $3, 'ready', $4, $4) RETURNING id",
+            )
+            .bind(user.id.0)
+            .bind(format!("https://example.org/video-{n}.mp4"))
+            .bind(format!("Upload number {n}: what we learned this week"))
+            .bind(now - 10_000_000 + n)
+            .fetch_one(&mut *tx)
+            .await?,
+            "id",
+        )?;
+        sqlx::query(
+            "INSERT INTO jobs (kind, payload, video_id, state, attempts, max_attempts, run_at, progress, \
+             created_at, updated_at, finished_at) VALUES ('illustrate', $1, $2, 'succeeded', 1, 5, $3, 100, $3, $3, $3)",
+        )
+        .bind(serde_json::json!({ "video_id": id }).to_string())
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    let (video, _) = store
+        .create_video(user.id, "A two-hour talk", MediaSource::Url("https://example.org/long.mp4"), 3)
+        .await?;
+    let segments: Vec<serde_json::Value> = (0..words / 20)
+        .map(|i| serde_json::json!({ "start_ms": i * 6000, "end_ms": i * 6000 + 5500, "text": text(20, i) }))
+        .collect();
+    let paragraphs: Vec<String> = (0..words / 100).map(|i| text(100, i)).collect();
+    let markdown = format!("# A two-hour talk\n\n{}\n", paragraphs.join("\n\n"));
+    let html = vidpress_draft::render_html(&markdown);
+    let mut tx = store.begin().await?;
+    save_transcript(
+        &mut tx,
+        video,
+        &StoredTranscript {
+            language: Some("en".into()),
+            model: "base".into(),
+            body: serde_json::json!({ "language": "en", "segments": segments }).to_string(),
+        },
+    )
+    .await?;
+    save_draft(
+        &mut tx,
+        video,
+        user.id,
+        &NewDraft {
+            title: "A two-hour talk",
+            slug: "a-two-hour-talk",
+            body: "{}",
+            markdown: &markdown,
+            html: &html,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let draft = store.draft_for_video(video).await?.context("the draft was stored")?.id;
+    Ok((user.id, draft))
+}
+
+/// Signs in over HTTP and returns the session cookie.
+async fn sign_in(base: &str) -> anyhow::Result<String> {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let page = http.get(format!("{base}/sign-in")).send().await?;
+    let cookie = session_cookie(&page).context("the sign-in page set no cookie")?;
+    let body = page.text().await?;
+    let marker = "name=\"csrf\" value=\"";
+    let start = body.find(marker).context("no CSRF token")? + marker.len();
+    let token = &body[start..start + 64];
+    let signed = http
+        .post(format!("{base}/sign-in"))
+        .header("cookie", format!("vidpress_session={cookie}"))
+        .form(&[("csrf", token), ("email", EMAIL), ("password", PASSWORD)])
+        .send()
+        .await?;
+    ensure!(signed.status().is_redirection(), "sign-in failed: {}", signed.status());
+    session_cookie(&signed).context("sign-in set no cookie")
+}
+
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response.headers().get_all("set-cookie").iter().find_map(|v| {
+        v.to_str().ok()?.strip_prefix("vidpress_session=").map(|rest| rest.split(';').next().unwrap_or("").to_owned())
+    })
+}
+
+/// Latencies of `requests` GETs of `url` over `connections` connections.
+async fn load(url: &str, cookie: &str, connections: usize, requests: usize) -> anyhow::Result<(f64, Vec<Duration>)> {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let http = reqwest::Client::builder().pool_max_idle_per_host(1).build()?;
+        let url = url.to_owned();
+        let cookie = format!("vidpress_session={cookie}");
+        let next = next.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut times = Vec::new();
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < requests {
+                let t = Instant::now();
+                let response = http.get(&url).header("cookie", &cookie).send().await?;
+                let status = response.status();
+                let body = response.bytes().await?;
+                anyhow::ensure!(status.is_success() && !body.is_empty(), "GET {url}: {status}");
+                times.push(t.elapsed());
+            }
+            Ok::<_, anyhow::Error>(times)
+        }));
+    }
+    let mut all = Vec::with_capacity(requests);
+    for task in tasks {
+        all.extend(task.await??);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    all.sort();
+    Ok((all.len() as f64 / seconds, all))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+/// Runs the benchmark and prints a Markdown table.
+pub async fn run(args: &DashboardBenchArgs) -> anyhow::Result<()> {
+    ensure!(args.connections > 0, "--connections must be at least 1");
+    println!(
+        "| database | page | connections | requests | requests/s | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|---|"
+    );
+    let mut backends = vec!["SQLite"];
+    if !args.sqlite_only {
+        backends.push("PostgreSQL");
+    }
+    for backend in backends {
+        let db = if backend == "SQLite" { TestDb::sqlite().await } else { TestDb::postgres().await };
+        let (user, draft) = fixture(&db.store, args.videos, args.words).await?;
+        let uploads = tempfile::tempdir()?;
+        let state = AppState {
+            store: db.store.clone(),
+            api: ApiConfig {
+                token: None,
+                user,
+                uploads_dir: uploads.path().to_path_buf(),
+                max_upload_bytes: 1 << 20,
+                max_attempts: 3,
+            },
+            dashboard: Dashboard::default(),
+            workers: None,
+        };
+        let app = Application::build(&WebConfig { listen: "127.0.0.1:0".parse()? }, state).await?;
+        let base = format!("http://{}", app.local_addr()?);
+        let server = tokio::spawn(app.run_until_stopped(std::future::pending()));
+        let cookie = sign_in(&base).await?;
+        for (page, url, requests) in [
+            (format!("video list (page 1 of {})", args.videos), format!("{base}/videos"), args.requests),
+            (format!("editor, {}-word draft", args.words), format!("{base}/drafts/{draft}"), args.requests / 5),
+        ] {
+            load(&url, &cookie, args.connections, 200).await?;
+            let (rps, times) = load(&url, &cookie, args.connections, requests).await?;
+            println!(
+                "| {backend} | {page} | {} | {} | {rps:.0} | {:.2} | {:.2} | {:.2} |",
+                args.connections,
+                times.len(),
+                percentile(&times, 0.5),
+                percentile(&times, 0.99),
+                percentile(&times, 1.0),
+            );
+        }
+        server.abort();
+    }
+    Ok(())
+}

@@ -1,0 +1,282 @@
+//! A user's videos and channels as the dashboard and the JSON API list them. Every function
+//! here takes the owner and filters by it, so another user's id finds nothing.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use vidpress_core::JobKind;
+
+use crate::channels::Channel;
+use crate::videos::{enqueue_step, set_video_state};
+use crate::{Store, StoreError, UserId, Video, VideoKey, VideoState};
+
+impl VideoState {
+    /// Every state, in pipeline order.
+    pub const ALL: [VideoState; 8] = [
+        VideoState::New,
+        VideoState::Fetching,
+        VideoState::Transcribing,
+        VideoState::Drafting,
+        VideoState::Illustrating,
+        VideoState::Ready,
+        VideoState::Failed,
+        VideoState::Cancelled,
+    ];
+
+    /// The state with this stored name.
+    pub fn from_name(name: &str) -> Option<VideoState> {
+        VideoState::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Whether the pipeline is done with the video (nothing more will change by itself).
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            VideoState::Ready | VideoState::Failed | VideoState::Cancelled
+        )
+    }
+}
+
+/// Which of a user's videos to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VideoFilter {
+    pub state: Option<VideoState>,
+    pub channel: Option<i64>,
+}
+
+/// One video in a listing, with its latest job's progress.
+#[derive(Debug, Clone)]
+pub struct VideoSummary {
+    pub id: VideoKey,
+    pub title: String,
+    pub state: VideoState,
+    /// The message of a failed (or retrying) step.
+    pub error: Option<String>,
+    pub channel_id: Option<i64>,
+    pub channel_title: Option<String>,
+    pub youtube_id: Option<String>,
+    pub source_url: Option<String>,
+    pub created_at: i64,
+    pub deleted_at: Option<i64>,
+    /// The kind of the video's latest job.
+    pub job_kind: Option<JobKind>,
+    /// The latest job's progress, 0–100.
+    pub progress: u8,
+    pub progress_message: String,
+    pub draft_id: Option<i64>,
+}
+
+const SUMMARY_SELECT: &str = "SELECT v.id, v.title, v.state, v.error, v.channel_id, c.title AS channel_title, \
+     v.youtube_id, v.source_url, v.created_at, v.deleted_at, j.kind AS job_kind, j.progress, \
+     j.progress_message, d.id AS draft_id \
+     FROM videos v \
+     LEFT JOIN channels c ON c.id = v.channel_id \
+     LEFT JOIN drafts d ON d.video_id = v.id \
+     LEFT JOIN jobs j ON j.id = (SELECT MAX(id) FROM jobs WHERE video_id = v.id)";
+
+fn summary_from_row(row: &AnyRow) -> Result<VideoSummary, StoreError> {
+    let state: String = row.try_get("state")?;
+    let kind: Option<String> = row.try_get("job_kind")?;
+    let progress: Option<i64> = row.try_get("progress")?;
+    let message: Option<String> = row.try_get("progress_message")?;
+    Ok(VideoSummary {
+        id: VideoKey(row.try_get("id")?),
+        title: row.try_get("title")?,
+        state: VideoState::from_name(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown video state `{state}`")))?,
+        error: row.try_get("error")?,
+        channel_id: row.try_get("channel_id")?,
+        channel_title: row.try_get("channel_title")?,
+        youtube_id: row.try_get("youtube_id")?,
+        source_url: row.try_get("source_url")?,
+        created_at: row.try_get("created_at")?,
+        deleted_at: row.try_get("deleted_at")?,
+        job_kind: kind.as_deref().and_then(|k| JobKind::parse(k).ok()),
+        progress: u8::try_from(progress.unwrap_or(0).clamp(0, 100)).unwrap_or(0),
+        progress_message: message.unwrap_or_default(),
+        draft_id: row.try_get("draft_id")?,
+    })
+}
+
+/// A channel with what its page shows.
+#[derive(Debug, Clone)]
+pub struct ChannelDetail {
+    pub channel: Channel,
+    /// When the channel's feed was last read (the backstop poll), epoch milliseconds.
+    pub last_poll_at: Option<i64>,
+    pub video_count: i64,
+}
+
+impl Store {
+    /// A user's videos, newest first, `per_page` at a time (`page` counts from 0). Returns one
+    /// more than `per_page` when a further page exists.
+    pub async fn list_videos(
+        &self,
+        user: UserId,
+        filter: &VideoFilter,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Vec<VideoSummary>, StoreError> {
+        let mut sql = format!("{SUMMARY_SELECT} WHERE v.user_id = $1");
+        let mut n = 1;
+        if filter.state.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND v.state = ${n}"));
+        }
+        if filter.channel.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND v.channel_id = ${n}"));
+        }
+        sql.push_str(&format!(" ORDER BY v.id DESC LIMIT ${} OFFSET ${}", n + 1, n + 2));
+        // Only numbered placeholders are interpolated; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user.0);
+        if let Some(state) = filter.state {
+            query = query.bind(state.as_str());
+        }
+        if let Some(channel) = filter.channel {
+            query = query.bind(channel);
+        }
+        let rows = query
+            .bind(i64::from(per_page) + 1)
+            .bind(i64::from(page) * i64::from(per_page))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    /// Some of a user's videos by id (for live progress); ids of other users are left out.
+    pub async fn video_summaries(
+        &self,
+        user: UserId,
+        ids: &[i64],
+    ) -> Result<Vec<VideoSummary>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let params: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "{SUMMARY_SELECT} WHERE v.user_id = $1 AND v.id IN ({}) ORDER BY v.id DESC",
+            params.join(", ")
+        );
+        // Only numbered placeholders are interpolated; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user.0);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    /// One of the user's videos; `None` when it does not exist or belongs to someone else.
+    pub async fn video_for_user(
+        &self,
+        user: UserId,
+        id: VideoKey,
+    ) -> Result<Option<Video>, StoreError> {
+        match self.video(id).await {
+            Ok(video) if video.user_id == user => Ok(Some(video)),
+            Ok(_) | Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Puts a failed video back into the pipeline at the step that failed (at the download
+    /// for a video with a URL whose transcription failed, since its scratch media is gone).
+    /// Returns false when the user has no such failed video.
+    pub async fn retry_video(
+        &self,
+        user: UserId,
+        id: VideoKey,
+        max_attempts: u32,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let Some(row) = sqlx::query(
+            "SELECT source_url FROM videos WHERE id = $1 AND user_id = $2 AND state = 'failed'",
+        )
+        .bind(id.0)
+        .bind(user.0)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(false);
+        };
+        let source_url: Option<String> = row.try_get("source_url")?;
+        let last = sqlx::query(
+            "SELECT kind FROM jobs WHERE video_id = $1 AND kind IN ('fetch', 'transcribe', 'draft', 'illustrate') \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let kind = match last {
+            Some(row) => {
+                let kind: String = row.try_get("kind")?;
+                JobKind::parse(&kind).map_err(|e| StoreError::Corrupt(e.to_string()))?
+            }
+            None => JobKind::Fetch,
+        };
+        let kind = match (kind, source_url) {
+            (JobKind::Transcribe, Some(_)) | (JobKind::Fetch, _) => JobKind::Fetch,
+            (kind, _) => kind,
+        };
+        set_video_state(&mut tx, id, VideoState::during(kind)).await?;
+        enqueue_step(&mut tx, kind, id, max_attempts).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// One of the user's channels with its last feed poll and video count.
+    pub async fn channel_for_user(
+        &self,
+        user: UserId,
+        id: i64,
+    ) -> Result<Option<ChannelDetail>, StoreError> {
+        let Some(channel) = self.channel(id).await?.filter(|c| c.user_id == user) else {
+            return Ok(None);
+        };
+        let polls = self.last_polls(user).await?;
+        let count = sqlx::query("SELECT COUNT(*) AS n FROM videos WHERE channel_id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user.0)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(Some(ChannelDetail {
+            last_poll_at: polls.iter().find(|(c, _)| *c == id).map(|(_, at)| *at),
+            channel,
+            video_count: count.try_get("n")?,
+        }))
+    }
+
+    /// When each of the user's channels' feeds was last read: (channel id, epoch ms).
+    pub async fn last_polls(&self, user: UserId) -> Result<Vec<(i64, i64)>, StoreError> {
+        let channels = sqlx::query("SELECT id FROM channels WHERE user_id = $1")
+            .bind(user.0)
+            .fetch_all(self.pool())
+            .await?;
+        let mut polls = Vec::new();
+        for row in channels {
+            let id: i64 = row.try_get("id")?;
+            let payload = crate::channels::poll_payload(id).to_string();
+            let last = sqlx::query(
+                "SELECT MAX(finished_at) AS last_at FROM jobs WHERE kind = 'poll_feed' AND payload = $1 \
+                 AND state = 'succeeded'",
+            )
+            .bind(payload)
+            .fetch_one(self.pool())
+            .await?;
+            if let Some(at) = last.try_get::<Option<i64>, _>("last_at")? {
+                polls.push((id, at));
+            }
+        }
+        Ok(polls)
+    }
+
+    /// Unlinks one of the user's channels by its row id; false when the user has no such channel.
+    pub async fn unlink_channel_by_id(&self, user: UserId, id: i64) -> Result<bool, StoreError> {
+        match self.channel(id).await? {
+            Some(channel) if channel.user_id == user => {
+                self.unlink_channel(user, &channel.youtube_id).await
+            }
+            _ => Ok(false),
+        }
+    }
+}
