@@ -71,6 +71,9 @@ pub fn valid_email(email: &str) -> Result<String, String> {
     }
 }
 
+/// The session key holding the day (since the epoch) the session was last used.
+const DAY_KEY: &str = "day";
+
 /// The signed-in user of a dashboard request. Without one, pages redirect to sign-in (or to the
 /// first-run setup on a fresh install) and scripts' requests get 401.
 #[derive(Debug, Clone)]
@@ -92,7 +95,15 @@ impl FromRequestParts<AppState> for CurrentUser {
             .map_err(|e| internal(&e))?;
         if let Some(id) = id {
             match state.store.user(UserId(id)).await {
-                Ok(Some(user)) if user.has_password => return Ok(CurrentUser { user, session }),
+                Ok(Some(user)) if user.has_password => {
+                    // Reading a session does not extend it: a change does. Mark the day it was
+                    // last used (one write a day), so people in daily use stay signed in.
+                    let today = vidpress_store::now_ms() / 86_400_000;
+                    if session.get::<i64>(DAY_KEY).await.ok().flatten() != Some(today) {
+                        session.insert(DAY_KEY, today).await.map_err(|e| internal(&e))?;
+                    }
+                    return Ok(CurrentUser { user, session });
+                }
                 Ok(_) => {}
                 Err(e) => return Err(internal(&e)),
             }

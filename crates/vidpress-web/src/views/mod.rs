@@ -24,6 +24,9 @@ use crate::auth::CurrentUser;
 use crate::sessions::DbSessionStore;
 use crate::{AppError, AppState};
 
+/// How long a session lasts without use.
+pub(crate) const SESSION_LIFETIME: time::Duration = time::Duration::days(14);
+
 /// Every dashboard route, behind sessions and the CSRF check.
 pub(crate) fn router(state: &AppState) -> Router<AppState> {
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.store.clone()))
@@ -31,7 +34,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.dashboard.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(time::Duration::days(14)));
+        .with_expiry(Expiry::OnInactivity(SESSION_LIFETIME));
     Router::new()
         .merge(login::router())
         .merge(videos::router(state.api.max_upload_bytes))
@@ -89,7 +92,11 @@ impl Layout {
     /// The layout of a page without a signed-in user.
     pub async fn anonymous(session: &Session, title: impl Into<String>) -> Result<Layout, PageError> {
         let csrf = crate::csrf::token(session).await.map_err(PageError::session)?;
-        let flash = session.remove::<Flash>(FLASH_KEY).await.ok().flatten();
+        // Removing marks the session changed (a write), so only when there is a message.
+        let flash = session.get::<Flash>(FLASH_KEY).await.ok().flatten();
+        if flash.is_some() {
+            session.remove_value(FLASH_KEY).await.map_err(PageError::session)?;
+        }
         Ok(Layout {
             title: title.into(),
             user: None,
