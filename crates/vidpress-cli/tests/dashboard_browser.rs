@@ -34,10 +34,16 @@ async fn channel_page() -> impl IntoResponse {
 }
 
 /// An empty uploads feed with the `Link` header a hub needs to accept the topic.
-async fn feed(axum::extract::State(hub): axum::extract::State<String>, uri: axum::http::Uri) -> impl IntoResponse {
+async fn feed(
+    axum::extract::State(hub): axum::extract::State<String>,
+    uri: axum::http::Uri,
+) -> impl IntoResponse {
     let link = format!("<{hub}>; rel=\"hub\", <http://127.0.0.1{uri}>; rel=\"self\"");
     (
-        [(header::CONTENT_TYPE, "application/atom+xml".to_owned()), (header::LINK, link)],
+        [
+            (header::CONTENT_TYPE, "application/atom+xml".to_owned()),
+            (header::LINK, link),
+        ],
         "<?xml version='1.0' encoding='UTF-8'?><feed xmlns=\"http://www.w3.org/2005/Atom\"><title>uploads</title></feed>",
     )
 }
@@ -49,7 +55,9 @@ fn program(name: &str) -> PathBuf {
             return path;
         }
     }
-    panic!("{name} is missing: run `bash scripts/test.sh` (it installs Debian's chromium and chromium-driver)");
+    panic!(
+        "{name} is missing: run `bash scripts/test.sh` (it installs Debian's chromium and chromium-driver)"
+    );
 }
 
 /// chromedriver on a free port, stopped when dropped.
@@ -65,7 +73,13 @@ async fn chromedriver() -> (Proc, String) {
     let status = format!("{url}/status");
     eventually("chromedriver answers", Duration::from_secs(30), || {
         let status = status.clone();
-        async move { reqwest::get(status).await.ok().filter(|r| r.status().is_success()).map(drop) }
+        async move {
+            reqwest::get(status)
+                .await
+                .ok()
+                .filter(|r| r.status().is_success())
+                .map(drop)
+        }
     })
     .await;
     (Proc(child), url)
@@ -101,7 +115,13 @@ async fn screenshot(client: &Client, name: &str) {
 }
 
 async fn text_of(client: &Client, css: &str) -> String {
-    client.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 async fn fill(client: &Client, css: &str, value: &str) {
@@ -111,12 +131,23 @@ async fn fill(client: &Client, css: &str, value: &str) {
 }
 
 async fn click(client: &Client, css: &str) {
-    client.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
 
 async fn wait_for_text(client: &Client, what: &str, timeout: Duration) {
     eventually(&format!("the page shows “{what}”"), timeout, || async {
-        client.source().await.ok().filter(|s| s.contains(what)).map(drop)
+        client
+            .source()
+            .await
+            .ok()
+            .filter(|s| s.contains(what))
+            .map(drop)
     })
     .await;
 }
@@ -168,10 +199,18 @@ async fn a_creator_uses_the_dashboard_in_a_real_browser() {
     fill(&c, "#channel", "@vidpresstest").await;
     click(&c, ".link-channel button[type=submit]").await;
     wait_for_text(&c, "Linked Vidpress Test Channel", Duration::from_secs(20)).await;
-    eventually("the hub confirms the subscription", Duration::from_secs(60), || async {
-        c.refresh().await.ok()?;
-        c.source().await.ok().filter(|s| s.contains("subscribed until")).map(drop)
-    })
+    eventually(
+        "the hub confirms the subscription",
+        Duration::from_secs(60),
+        || async {
+            c.refresh().await.ok()?;
+            c.source()
+                .await
+                .ok()
+                .filter(|s| s.contains("subscribed until"))
+                .map(drop)
+        },
+    )
     .await;
 
     // Upload a short video; its progress reaches 100 % on this page, without a reload.
@@ -181,12 +220,17 @@ async fn a_creator_uses_the_dashboard_in_a_real_browser() {
     click(&c, "#upload-form button[type=submit]").await;
     wait_for_text(&c, "Uploaded; video", Duration::from_secs(60)).await;
     let id: i64 = c
-        .execute("return parseInt(document.querySelector('li.video').dataset.id, 10);", vec![])
+        .execute(
+            "return parseInt(document.querySelector('li.video').dataset.id, 10);",
+            vec![],
+        )
         .await
         .unwrap()
         .as_i64()
         .unwrap();
-    c.execute("window.vidpressStayed = true;", vec![]).await.unwrap();
+    c.execute("window.vidpressStayed = true;", vec![])
+        .await
+        .unwrap();
     screenshot(&c, "videos-progress-desktop").await;
     let mut seen = Vec::new();
     eventually("the video's progress reaches 100 % live", Duration::from_secs(300), || {
@@ -212,8 +256,15 @@ async fn a_creator_uses_the_dashboard_in_a_real_browser() {
         }
     })
     .await;
-    let stayed = c.execute("return window.vidpressStayed === true;", vec![]).await.unwrap();
-    assert_eq!(stayed, serde_json::Value::Bool(true), "the page was not reloaded");
+    let stayed = c
+        .execute("return window.vidpressStayed === true;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        stayed,
+        serde_json::Value::Bool(true),
+        "the page was not reloaded"
+    );
     assert!(seen.len() >= 2, "progress moved on the page: {seen:?}");
     screenshot(&c, "videos-desktop").await;
 
@@ -228,13 +279,23 @@ async fn a_creator_uses_the_dashboard_in_a_real_browser() {
         .await
         .unwrap()
         .unwrap();
-    assert!(c.source().await.unwrap().contains("class=\"time\""), "the transcript is beside it");
+    assert!(
+        c.source().await.unwrap().contains("class=\"time\""),
+        "the transcript is beside it"
+    );
     screenshot(&c, "editor-desktop").await;
     fill(&c, "#title", "Edited in the browser").await;
     fill(&c, "#description", "A short description.").await;
-    assert_eq!(text_of(&c, "#description-count").await, "20 / 160", "the count follows typing");
+    assert_eq!(
+        text_of(&c, "#description-count").await,
+        "20 / 160",
+        "the count follows typing"
+    );
     let markdown = c.find(Locator::Css("#markdown")).await.unwrap();
-    markdown.send_keys("\n\nAn added closing line.").await.unwrap();
+    markdown
+        .send_keys("\n\nAn added closing line.")
+        .await
+        .unwrap();
     wait_for_text(&c, "<p>An added closing line.</p>", Duration::from_secs(20)).await;
     click(&c, "#save").await;
     wait_for_text(&c, "Saved as revision 2.", Duration::from_secs(20)).await;
@@ -243,11 +304,28 @@ async fn a_creator_uses_the_dashboard_in_a_real_browser() {
     click(&c, "#history").await;
     wait_for_text(&c, "Revision 2", Duration::from_secs(20)).await;
     assert!(c.source().await.unwrap().contains(EMAIL));
-    c.find(Locator::LinkText("Revision 1")).await.unwrap().click().await.unwrap();
+    c.find(Locator::LinkText("Revision 1"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_for_text(&c, "Restore this revision", Duration::from_secs(20)).await;
     click(&c, "#restore").await;
-    wait_for_text(&c, "Revision 1 restored as revision 3.", Duration::from_secs(20)).await;
-    let title = c.find(Locator::Css("#title")).await.unwrap().prop("value").await.unwrap().unwrap();
+    wait_for_text(
+        &c,
+        "Revision 1 restored as revision 3.",
+        Duration::from_secs(20),
+    )
+    .await;
+    let title = c
+        .find(Locator::Css("#title"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(title, original_title);
     let editor_url = c.current_url().await.unwrap();
 

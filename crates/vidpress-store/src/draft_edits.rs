@@ -104,10 +104,7 @@ fn draft_from_row(row: &AnyRow) -> Result<EditableDraft, StoreError> {
         (Some(d), Some(t)) => (d, t),
         (d, t) => {
             let fields = body_fields(&body);
-            (
-                d.unwrap_or(fields.description),
-                t.unwrap_or(fields.tags),
-            )
+            (d.unwrap_or(fields.description), t.unwrap_or(fields.tags))
         }
     };
     Ok(EditableDraft {
@@ -158,11 +155,12 @@ impl Store {
     ) -> Result<Option<SaveOutcome>, StoreError> {
         let now = now_ms();
         let mut tx = self.begin().await?;
-        let Some(current) = sqlx::query("SELECT version FROM drafts WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user.0)
-            .fetch_optional(&mut *tx)
-            .await?
+        let Some(current) =
+            sqlx::query("SELECT version FROM drafts WHERE id = $1 AND user_id = $2")
+                .bind(id)
+                .bind(user.0)
+                .fetch_optional(&mut *tx)
+                .await?
         else {
             return Ok(None);
         };
@@ -170,12 +168,13 @@ impl Store {
         if current != expected_version {
             return Ok(Some(SaveOutcome::Conflict { current }));
         }
-        let taken = sqlx::query("SELECT id FROM drafts WHERE user_id = $1 AND slug = $2 AND id <> $3")
-            .bind(user.0)
-            .bind(edit.slug)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let taken =
+            sqlx::query("SELECT id FROM drafts WHERE user_id = $1 AND slug = $2 AND id <> $3")
+                .bind(user.0)
+                .bind(edit.slug)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
         if taken.is_some() {
             return Ok(Some(SaveOutcome::SlugTaken));
         }

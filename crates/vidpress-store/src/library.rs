@@ -126,7 +126,11 @@ impl Store {
             n += 1;
             sql.push_str(&format!(" AND v.channel_id = ${n}"));
         }
-        sql.push_str(&format!(" ORDER BY v.id DESC LIMIT ${} OFFSET ${}", n + 1, n + 2));
+        sql.push_str(&format!(
+            " ORDER BY v.id DESC LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        ));
         // Only numbered placeholders are interpolated; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user.0);
         if let Some(state) = filter.state {
@@ -234,11 +238,12 @@ impl Store {
             return Ok(None);
         };
         let polls = self.last_polls(user).await?;
-        let count = sqlx::query("SELECT COUNT(*) AS n FROM videos WHERE channel_id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user.0)
-            .fetch_one(self.pool())
-            .await?;
+        let count =
+            sqlx::query("SELECT COUNT(*) AS n FROM videos WHERE channel_id = $1 AND user_id = $2")
+                .bind(id)
+                .bind(user.0)
+                .fetch_one(self.pool())
+                .await?;
         Ok(Some(ChannelDetail {
             last_poll_at: polls.iter().find(|(c, _)| *c == id).map(|(_, at)| *at),
             channel,

@@ -61,11 +61,13 @@ impl Store {
 
     /// A session that has not expired.
     pub async fn load_session(&self, key: &str) -> Result<Option<StoredSession>, StoreError> {
-        let row = sqlx::query("SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2")
-            .bind(key)
-            .bind(now_ms())
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(
+            "SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
+        )
+        .bind(key)
+        .bind(now_ms())
+        .fetch_optional(self.pool())
+        .await?;
         row.map(|row| {
             Ok(StoredSession {
                 data: row.try_get("data")?,

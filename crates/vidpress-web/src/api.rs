@@ -128,7 +128,10 @@ async fn list_videos(
         state: video_state,
         channel: params.channel,
     };
-    let mut videos = state.store.list_videos(user, &filter, page, per_page).await?;
+    let mut videos = state
+        .store
+        .list_videos(user, &filter, page, per_page)
+        .await?;
     let more = videos.len() > per_page as usize;
     videos.truncate(per_page as usize);
     Ok(Json(VideoList {

@@ -100,7 +100,10 @@ impl FromRequestParts<AppState> for CurrentUser {
                     // last used (one write a day), so people in daily use stay signed in.
                     let today = vidpress_store::now_ms() / 86_400_000;
                     if session.get::<i64>(DAY_KEY).await.ok().flatten() != Some(today) {
-                        session.insert(DAY_KEY, today).await.map_err(|e| internal(&e))?;
+                        session
+                            .insert(DAY_KEY, today)
+                            .await
+                            .map_err(|e| internal(&e))?;
                     }
                     return Ok(CurrentUser { user, session });
                 }
@@ -166,7 +169,10 @@ impl SignInLimiter {
         let mut wait = None;
         for (key, limit) in Self::keys(email, address) {
             if let Some(times) = failures.get_mut(&key) {
-                while times.front().is_some_and(|t| now.duration_since(*t) > WINDOW) {
+                while times
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) > WINDOW)
+                {
                     times.pop_front();
                 }
                 if times.len() >= limit {
@@ -185,7 +191,11 @@ impl SignInLimiter {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if failures.len() > 100_000 {
             // Bounded memory under a flood of distinct names: forget the oldest evidence.
-            failures.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < WINDOW));
+            failures.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|t| now.duration_since(*t) < WINDOW)
+            });
         }
         for (key, _) in Self::keys(email, address) {
             failures.entry(key).or_default().push_back(now);
@@ -200,7 +210,10 @@ impl SignInLimiter {
 }
 
 /// Signs `user` in on this session under a new session id (no fixation), with a new CSRF token.
-pub async fn sign_in(session: &Session, user: UserId) -> Result<(), tower_sessions::session::Error> {
+pub async fn sign_in(
+    session: &Session,
+    user: UserId,
+) -> Result<(), tower_sessions::session::Error> {
     session.cycle_id().await?;
     session.clear().await;
     session.insert(USER_KEY, user.0).await?;
@@ -235,7 +248,10 @@ mod tests {
 
     #[test]
     fn emails_are_checked_and_normalised() {
-        assert_eq!(valid_email("  Ann@Example.org ").unwrap(), "ann@example.org");
+        assert_eq!(
+            valid_email("  Ann@Example.org ").unwrap(),
+            "ann@example.org"
+        );
         assert!(valid_email("ann").is_err());
         assert!(valid_email("@x").is_err());
         assert!(valid_email("a b@x").is_err());

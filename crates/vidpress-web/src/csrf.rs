@@ -64,11 +64,7 @@ pub(crate) async fn require_token(request: Request, next: Next) -> Response {
         _ => return forbidden(),
     };
     let matches = |given: &str| bool::from(given.as_bytes().ct_eq(expected.as_bytes()));
-    if let Some(given) = request
-        .headers()
-        .get(HEADER)
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(given) = request.headers().get(HEADER).and_then(|v| v.to_str().ok()) {
         return if matches(given) {
             next.run(request).await
         } else {
@@ -101,7 +97,8 @@ pub(crate) async fn require_token(request: Request, next: Next) -> Response {
     };
     match form_field(&bytes, TOKEN_KEY) {
         Some(given) if matches(&given) => {
-            next.run(Request::from_parts(parts, Body::from(bytes))).await
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
         }
         _ => forbidden(),
     }

@@ -39,8 +39,8 @@ fn encode(record: &Record) -> session_store::Result<(Option<UserId>, String, i64
         .get(USER_KEY)
         .and_then(serde_json::Value::as_i64)
         .map(UserId);
-    let expires = i64::try_from(record.expiry_date.unix_timestamp_nanos() / 1_000_000)
-        .unwrap_or(i64::MAX);
+    let expires =
+        i64::try_from(record.expiry_date.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     Ok((user, data, expires))
 }
 

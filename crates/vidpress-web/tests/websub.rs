@@ -17,7 +17,7 @@ use vidpress_store::channels::NewSubscription;
 use vidpress_store::subscriptions::SubscriptionState;
 use vidpress_store::testing::TestDb;
 use vidpress_store::{Store, UserId};
-use vidpress_web::{ApiConfig, Dashboard, AppState, Application, WebConfig};
+use vidpress_web::{ApiConfig, AppState, Application, Dashboard, WebConfig};
 use vidpress_websub::testing::{HubOptions, TestHub};
 use vidpress_websub::{Algorithm, CallbackToken, HubClient, Secret, YouTube, sign};
 use vidpress_worker::websub::{WebsubJobs, register};

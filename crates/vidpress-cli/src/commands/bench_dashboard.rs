@@ -35,18 +35,44 @@ pub struct DashboardBenchArgs {
 const EMAIL: &str = "bench@example.org";
 const PASSWORD: &str = "benchmark password";
 const WORDS: &[&str] = &[
-    "the", "bread", "rises", "slowly", "when", "the", "kitchen", "is", "cool", "and", "we", "wait",
-    "patiently", "for", "the", "dough", "to", "double", "before", "shaping", "it", "gently",
+    "the",
+    "bread",
+    "rises",
+    "slowly",
+    "when",
+    "the",
+    "kitchen",
+    "is",
+    "cool",
+    "and",
+    "we",
+    "wait",
+    "patiently",
+    "for",
+    "the",
+    "dough",
+    "to",
+    "double",
+    "before",
+    "shaping",
+    "it",
+    "gently",
 ];
 
 fn text(words: usize, offset: usize) -> String {
-    (0..words).map(|i| WORDS[(i + offset) % WORDS.len()]).collect::<Vec<_>>().join(" ")
+    (0..words)
+        .map(|i| WORDS[(i + offset) % WORDS.len()])
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Fills the database: the user, its videos (each with a finished job), and one long draft.
 async fn fixture(store: &Store, videos: usize, words: usize) -> anyhow::Result<(UserId, i64)> {
     let hash = vidpress_web::hash_password(PASSWORD).map_err(|e| anyhow::anyhow!(e))?;
-    let user = store.create_user(EMAIL, &hash).await?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let user = store
+        .create_user(EMAIL, &hash)
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let now = vidpress_store::now_ms();
     let mut tx = store.begin().await?;
     for n in 0..videos {
@@ -76,7 +102,12 @@ async fn fixture(store: &Store, videos: usize, words: usize) -> anyhow::Result<(
     }
     tx.commit().await?;
     let (video, _) = store
-        .create_video(user.id, "A two-hour talk", MediaSource::Url("https://example.org/long.mp4"), 3)
+        .create_video(
+            user.id,
+            "A two-hour talk",
+            MediaSource::Url("https://example.org/long.mp4"),
+            3,
+        )
         .await?;
     let segments: Vec<serde_json::Value> = (0..words / 20)
         .map(|i| serde_json::json!({ "start_ms": i * 6000, "end_ms": i * 6000 + 5500, "text": text(20, i) }))
@@ -109,13 +140,19 @@ async fn fixture(store: &Store, videos: usize, words: usize) -> anyhow::Result<(
     )
     .await?;
     tx.commit().await?;
-    let draft = store.draft_for_video(video).await?.context("the draft was stored")?.id;
+    let draft = store
+        .draft_for_video(video)
+        .await?
+        .context("the draft was stored")?
+        .id;
     Ok((user.id, draft))
 }
 
 /// Signs in over HTTP and returns the session cookie.
 async fn sign_in(base: &str) -> anyhow::Result<String> {
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
     let page = http.get(format!("{base}/sign-in")).send().await?;
     let cookie = session_cookie(&page).context("the sign-in page set no cookie")?;
     let body = page.text().await?;
@@ -128,23 +165,41 @@ async fn sign_in(base: &str) -> anyhow::Result<String> {
         .form(&[("csrf", token), ("email", EMAIL), ("password", PASSWORD)])
         .send()
         .await?;
-    ensure!(signed.status().is_redirection(), "sign-in failed: {}", signed.status());
+    ensure!(
+        signed.status().is_redirection(),
+        "sign-in failed: {}",
+        signed.status()
+    );
     session_cookie(&signed).context("sign-in set no cookie")
 }
 
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
-    response.headers().get_all("set-cookie").iter().find_map(|v| {
-        v.to_str().ok()?.strip_prefix("vidpress_session=").map(|rest| rest.split(';').next().unwrap_or("").to_owned())
-    })
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|v| {
+            v.to_str()
+                .ok()?
+                .strip_prefix("vidpress_session=")
+                .map(|rest| rest.split(';').next().unwrap_or("").to_owned())
+        })
 }
 
 /// Latencies of `requests` GETs of `url` over `connections` connections.
-async fn load(url: &str, cookie: &str, connections: usize, requests: usize) -> anyhow::Result<(f64, Vec<Duration>)> {
+async fn load(
+    url: &str,
+    cookie: &str,
+    connections: usize,
+    requests: usize,
+) -> anyhow::Result<(f64, Vec<Duration>)> {
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..connections {
-        let http = reqwest::Client::builder().pool_max_idle_per_host(1).build()?;
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()?;
         let url = url.to_owned();
         let cookie = format!("vidpress_session={cookie}");
         let next = next.clone();
@@ -155,7 +210,10 @@ async fn load(url: &str, cookie: &str, connections: usize, requests: usize) -> a
                 let response = http.get(&url).header("cookie", &cookie).send().await?;
                 let status = response.status();
                 let body = response.bytes().await?;
-                anyhow::ensure!(status.is_success() && !body.is_empty(), "GET {url}: {status}");
+                anyhow::ensure!(
+                    status.is_success() && !body.is_empty(),
+                    "GET {url}: {status}"
+                );
                 times.push(t.elapsed());
             }
             Ok::<_, anyhow::Error>(times)
@@ -189,7 +247,11 @@ pub async fn run(args: &DashboardBenchArgs) -> anyhow::Result<()> {
         backends.push("PostgreSQL");
     }
     for backend in backends {
-        let db = if backend == "SQLite" { TestDb::sqlite().await } else { TestDb::postgres().await };
+        let db = if backend == "SQLite" {
+            TestDb::sqlite().await
+        } else {
+            TestDb::postgres().await
+        };
         let (user, draft) = fixture(&db.store, args.videos, args.words).await?;
         let uploads = tempfile::tempdir()?;
         let state = AppState {
@@ -204,13 +266,27 @@ pub async fn run(args: &DashboardBenchArgs) -> anyhow::Result<()> {
             dashboard: Dashboard::default(),
             workers: None,
         };
-        let app = Application::build(&WebConfig { listen: "127.0.0.1:0".parse()? }, state).await?;
+        let app = Application::build(
+            &WebConfig {
+                listen: "127.0.0.1:0".parse()?,
+            },
+            state,
+        )
+        .await?;
         let base = format!("http://{}", app.local_addr()?);
         let server = tokio::spawn(app.run_until_stopped(std::future::pending()));
         let cookie = sign_in(&base).await?;
         for (page, url, requests) in [
-            (format!("video list (page 1 of {})", args.videos), format!("{base}/videos"), args.requests),
-            (format!("editor, {}-word draft", args.words), format!("{base}/drafts/{draft}"), args.requests / 5),
+            (
+                format!("video list (page 1 of {})", args.videos),
+                format!("{base}/videos"),
+                args.requests,
+            ),
+            (
+                format!("editor, {}-word draft", args.words),
+                format!("{base}/drafts/{draft}"),
+                args.requests / 5,
+            ),
         ] {
             load(&url, &cookie, args.connections, 200).await?;
             let (rps, times) = load(&url, &cookie, args.connections, requests).await?;

@@ -48,7 +48,11 @@ pub fn subscription_words(status: &ChannelStatus, user: &User) -> String {
 }
 
 fn channel_name(title: &str, id: &str) -> String {
-    if title.is_empty() { id.to_owned() } else { title.to_owned() }
+    if title.is_empty() {
+        id.to_owned()
+    } else {
+        title.to_owned()
+    }
 }
 
 struct ChannelRow {
@@ -70,7 +74,12 @@ struct ChannelsPage {
     linking_enabled: bool,
 }
 
-async fn page(state: &AppState, current: &CurrentUser, input: String, error: Option<String>) -> PageResult {
+async fn page(
+    state: &AppState,
+    current: &CurrentUser,
+    input: String,
+    error: Option<String>,
+) -> PageResult {
     let user = &current.user;
     let polls = state.store.last_polls(user.id).await?;
     let channels = state
@@ -91,7 +100,11 @@ async fn page(state: &AppState, current: &CurrentUser, input: String, error: Opt
                 .unwrap_or_else(|| "not yet".into()),
         })
         .collect();
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     Ok(render_with(
         status,
         &ChannelsPage {
@@ -116,9 +129,19 @@ struct LinkForm {
 /// Links the channel: resolves what was typed to a channel id, then stores the channel, its
 /// subscription and first jobs in one transaction (the running workers subscribe).
 #[tracing::instrument(skip_all)]
-async fn link(State(state): State<AppState>, current: CurrentUser, Form(form): Form<LinkForm>) -> PageResult {
+async fn link(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Form(form): Form<LinkForm>,
+) -> PageResult {
     let Some(youtube) = &state.dashboard.youtube else {
-        return page(&state, &current, form.channel, Some("Linking channels is not set up on this server.".into())).await;
+        return page(
+            &state,
+            &current,
+            form.channel,
+            Some("Linking channels is not set up on this server.".into()),
+        )
+        .await;
     };
     let input = form.channel.trim();
     let reference = match ChannelRef::parse(input) {
@@ -181,7 +204,11 @@ struct ChannelPage {
     rows: Vec<VideoRow>,
 }
 
-async fn status_of(state: &AppState, current: &CurrentUser, id: i64) -> Result<ChannelStatus, PageError> {
+async fn status_of(
+    state: &AppState,
+    current: &CurrentUser,
+    id: i64,
+) -> Result<ChannelStatus, PageError> {
     state
         .store
         .channels(current.user.id)
@@ -191,7 +218,11 @@ async fn status_of(state: &AppState, current: &CurrentUser, id: i64) -> Result<C
         .ok_or(PageError::from(AppError::NotFound))
 }
 
-async fn detail(State(state): State<AppState>, current: CurrentUser, Path(id): Path<i64>) -> PageResult {
+async fn detail(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+) -> PageResult {
     let Some(detail) = state.store.channel_for_user(current.user.id, id).await? else {
         return Err(AppError::NotFound.into());
     };
@@ -200,7 +231,10 @@ async fn detail(State(state): State<AppState>, current: CurrentUser, Path(id): P
         channel: Some(id),
         state: None,
     };
-    let videos = state.store.list_videos(current.user.id, &filter, 0, 50).await?;
+    let videos = state
+        .store
+        .list_videos(current.user.id, &filter, 0, 50)
+        .await?;
     let user = &current.user;
     let name = channel_name(&detail.channel.title, detail.channel.youtube_id.as_str());
     Ok(render(&ChannelPage {
@@ -214,7 +248,11 @@ async fn detail(State(state): State<AppState>, current: CurrentUser, Path(id): P
             .map(|at| format_time(at, user))
             .unwrap_or_else(|| "not yet".into()),
         video_count: detail.video_count,
-        rows: videos.iter().take(50).map(|v| VideoRow::new(v, user)).collect(),
+        rows: videos
+            .iter()
+            .take(50)
+            .map(|v| VideoRow::new(v, user))
+            .collect(),
     }))
 }
 
@@ -226,7 +264,11 @@ struct UnlinkPage {
     name: String,
 }
 
-async fn confirm_unlink(State(state): State<AppState>, current: CurrentUser, Path(id): Path<i64>) -> PageResult {
+async fn confirm_unlink(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+) -> PageResult {
     let Some(detail) = state.store.channel_for_user(current.user.id, id).await? else {
         return Err(AppError::NotFound.into());
     };
@@ -238,11 +280,24 @@ async fn confirm_unlink(State(state): State<AppState>, current: CurrentUser, Pat
     }))
 }
 
-async fn unlink(State(state): State<AppState>, current: CurrentUser, Path(id): Path<i64>) -> PageResult {
-    if !state.store.unlink_channel_by_id(current.user.id, id).await? {
+async fn unlink(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+) -> PageResult {
+    if !state
+        .store
+        .unlink_channel_by_id(current.user.id, id)
+        .await?
+    {
         return Err(AppError::NotFound.into());
     }
     state.wake_workers();
-    flash(&current.session, "ok", "Unlinked. Its videos and drafts stay.").await;
+    flash(
+        &current.session,
+        "ok",
+        "Unlinked. Its videos and drafts stay.",
+    )
+    .await;
     Ok(Redirect::to("/channels").into_response())
 }

@@ -54,7 +54,10 @@ pub struct EditorErrors {
 
 impl EditorErrors {
     fn any(&self) -> bool {
-        self.title.is_some() || self.slug.is_some() || self.description.is_some() || self.tags.is_some()
+        self.title.is_some()
+            || self.slug.is_some()
+            || self.description.is_some()
+            || self.tags.is_some()
     }
 }
 
@@ -81,7 +84,11 @@ struct EditorPage {
     export_url: Option<String>,
 }
 
-async fn owned_draft(state: &AppState, user: &User, id: i64) -> Result<(EditableDraft, Video), PageError> {
+async fn owned_draft(
+    state: &AppState,
+    user: &User,
+    id: i64,
+) -> Result<(EditableDraft, Video), PageError> {
     let draft = state
         .store
         .draft_for_user(user.id, id)
@@ -159,7 +166,10 @@ impl From<&EditableDraft> for Fields {
     }
 }
 
-#[allow(clippy::too_many_arguments, reason = "one page's parts, named at the one call site each")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one page's parts, named at the one call site each"
+)]
 async fn editor_page(
     state: &AppState,
     current: &CurrentUser,
@@ -171,7 +181,11 @@ async fn editor_page(
     conflict: Option<String>,
 ) -> PageResult {
     let status = if errors.any() || conflict.is_some() {
-        if conflict.is_some() { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY }
+        if conflict.is_some() {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
     } else {
         StatusCode::OK
     };
@@ -202,10 +216,24 @@ async fn editor_page(
 }
 
 #[tracing::instrument(skip_all, fields(draft = id))]
-async fn editor(State(state): State<AppState>, current: CurrentUser, Path(id): Path<i64>) -> PageResult {
+async fn editor(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+) -> PageResult {
     let (draft, video) = owned_draft(&state, &current.user, id).await?;
     let fields = Fields::from(&draft);
-    editor_page(&state, &current, &draft, &video, fields, draft.version, EditorErrors::default(), None).await
+    editor_page(
+        &state,
+        &current,
+        &draft,
+        &video,
+        fields,
+        draft.version,
+        EditorErrors::default(),
+        None,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -258,7 +286,9 @@ fn check(form: &EditorForm) -> (Vec<String>, EditorErrors) {
     if tags.len() > TAGS_MAX {
         errors.tags = Some(format!("Use at most {TAGS_MAX} tags."));
     } else if let Some(long) = tags.iter().find(|t| t.chars().count() > TAG_MAX) {
-        errors.tags = Some(format!("Keep each tag to {TAG_MAX} characters (“{long}” is longer)."));
+        errors.tags = Some(format!(
+            "Keep each tag to {TAG_MAX} characters (“{long}” is longer)."
+        ));
     }
     (tags, errors)
 }
@@ -280,7 +310,17 @@ async fn save(
         markdown: form.markdown.clone(),
     };
     if form.action == "preview" || errors.any() {
-        return editor_page(&state, &current, &draft, &video, fields, form.version, errors, None).await;
+        return editor_page(
+            &state,
+            &current,
+            &draft,
+            &video,
+            fields,
+            form.version,
+            errors,
+            None,
+        )
+        .await;
     }
     let html = vidpress_draft::render_html(&fields.markdown);
     let edit = DraftEdit {
@@ -293,17 +333,38 @@ async fn save(
     };
     let outcome = state
         .store
-        .save_draft_edit(current.user.id, id, form.version, &edit, &current.user.email)
+        .save_draft_edit(
+            current.user.id,
+            id,
+            form.version,
+            &edit,
+            &current.user.email,
+        )
         .await?
         .ok_or(PageError::from(AppError::NotFound))?;
     match outcome {
         SaveOutcome::Saved { revision, .. } => {
-            flash(&current.session, "ok", format!("Saved as revision {revision}.")).await;
+            flash(
+                &current.session,
+                "ok",
+                format!("Saved as revision {revision}."),
+            )
+            .await;
             Ok(Redirect::to(&format!("/drafts/{id}")).into_response())
         }
         SaveOutcome::SlugTaken => {
             errors.slug = Some("Another of your posts has this slug; choose another.".into());
-            editor_page(&state, &current, &draft, &video, fields, form.version, errors, None).await
+            editor_page(
+                &state,
+                &current,
+                &draft,
+                &video,
+                fields,
+                form.version,
+                errors,
+                None,
+            )
+            .await
         }
         SaveOutcome::Conflict { current: latest } => {
             let message = format!(
@@ -313,7 +374,17 @@ async fn save(
                  and apply it there.",
                 form.version
             );
-            editor_page(&state, &current, &draft, &video, fields, form.version, errors, Some(message)).await
+            editor_page(
+                &state,
+                &current,
+                &draft,
+                &video,
+                fields,
+                form.version,
+                errors,
+                Some(message),
+            )
+            .await
         }
     }
 }
@@ -333,7 +404,9 @@ async fn preview(
     Form(form): Form<PreviewForm>,
 ) -> PageResult {
     if !is_partial(&headers) {
-        return Err(AppError::BadRequest("This address answers the editor's script only.".into()).into());
+        return Err(
+            AppError::BadRequest("This address answers the editor's script only.".into()).into(),
+        );
     }
     owned_draft(&state, &current.user, id).await?;
     Ok(Html(vidpress_draft::render_html(&form.markdown)).into_response())
@@ -355,7 +428,11 @@ struct RevisionsPage {
     rows: Vec<RevisionRow>,
 }
 
-async fn owned_revisions(state: &AppState, user: &User, id: i64) -> Result<Vec<Revision>, PageError> {
+async fn owned_revisions(
+    state: &AppState,
+    user: &User,
+    id: i64,
+) -> Result<Vec<Revision>, PageError> {
     state
         .store
         .revisions(user.id, id)
@@ -363,7 +440,11 @@ async fn owned_revisions(state: &AppState, user: &User, id: i64) -> Result<Vec<R
         .ok_or(PageError::from(AppError::NotFound))
 }
 
-async fn revisions(State(state): State<AppState>, current: CurrentUser, Path(id): Path<i64>) -> PageResult {
+async fn revisions(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+) -> PageResult {
     let (draft, _) = owned_draft(&state, &current.user, id).await?;
     let revisions = owned_revisions(&state, &current.user, id).await?;
     Ok(render(&RevisionsPage {
@@ -394,7 +475,10 @@ pub fn diff_lines(old: &str, new: &str) -> Vec<DiffLine> {
     let mut lines = Vec::new();
     for group in diff.grouped_ops(3) {
         if !lines.is_empty() {
-            lines.push(DiffLine { kind: "gap", text: "…".into() });
+            lines.push(DiffLine {
+                kind: "gap",
+                text: "…".into(),
+            });
         }
         for op in group {
             for change in diff.iter_changes(&op) {
@@ -542,6 +626,9 @@ mod tests {
     fn diffs_show_changed_lines_with_context() {
         let lines = diff_lines("a\nb\nc\n", "a\nB\nc\n");
         let kinds: Vec<_> = lines.iter().map(|l| (l.kind, l.text.as_str())).collect();
-        assert_eq!(kinds, [("same", "a"), ("del", "b"), ("add", "B"), ("same", "c")]);
+        assert_eq!(
+            kinds,
+            [("same", "a"), ("del", "b"), ("add", "B"), ("same", "c")]
+        );
     }
 }

@@ -12,9 +12,9 @@ use tower_sessions::Session;
 use vidpress_store::AccountError;
 
 use super::{Layout, PageError, PageResult, error_page, flash, render, render_with};
+use crate::AppState;
 use crate::auth;
 use crate::sessions::USER_KEY;
-use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -58,7 +58,10 @@ struct AccountErrors {
 
 impl AccountErrors {
     fn any(&self) -> bool {
-        self.email.is_some() || self.password.is_some() || self.confirm.is_some() || self.form.is_some()
+        self.email.is_some()
+            || self.password.is_some()
+            || self.confirm.is_some()
+            || self.form.is_some()
     }
 }
 
@@ -141,7 +144,9 @@ async fn setup(
                 .await;
                 return Ok(Redirect::to("/videos").into_response());
             }
-            Err(AccountError::EmailTaken) => errors.email = Some("Another account has this email.".into()),
+            Err(AccountError::EmailTaken) => {
+                errors.email = Some("Another account has this email.".into())
+            }
             Err(AccountError::AlreadySetUp) => return Ok(Redirect::to("/sign-in").into_response()),
         }
     }
@@ -170,10 +175,7 @@ struct SignInForm {
     password: String,
 }
 
-async fn sign_in_page(
-    State(state): State<AppState>,
-    session: Session,
-) -> PageResult {
+async fn sign_in_page(State(state): State<AppState>, session: Session) -> PageResult {
     if session.get::<i64>(USER_KEY).await?.is_some() {
         return Ok(Redirect::to("/videos").into_response());
     }

@@ -82,7 +82,11 @@ pub struct Layout {
 
 impl Layout {
     /// The layout of a page for a signed-in user (takes the pending flash message).
-    pub async fn new(current: &CurrentUser, title: impl Into<String>, nav: &'static str) -> Result<Layout, PageError> {
+    pub async fn new(
+        current: &CurrentUser,
+        title: impl Into<String>,
+        nav: &'static str,
+    ) -> Result<Layout, PageError> {
         let mut layout = Layout::anonymous(&current.session, title).await?;
         layout.user = Some(current.user.email.clone());
         layout.nav = nav;
@@ -90,12 +94,20 @@ impl Layout {
     }
 
     /// The layout of a page without a signed-in user.
-    pub async fn anonymous(session: &Session, title: impl Into<String>) -> Result<Layout, PageError> {
-        let csrf = crate::csrf::token(session).await.map_err(PageError::session)?;
+    pub async fn anonymous(
+        session: &Session,
+        title: impl Into<String>,
+    ) -> Result<Layout, PageError> {
+        let csrf = crate::csrf::token(session)
+            .await
+            .map_err(PageError::session)?;
         // Removing marks the session changed (a write), so only when there is a message.
         let flash = session.get::<Flash>(FLASH_KEY).await.ok().flatten();
         if flash.is_some() {
-            session.remove_value(FLASH_KEY).await.map_err(PageError::session)?;
+            session
+                .remove_value(FLASH_KEY)
+                .await
+                .map_err(PageError::session)?;
         }
         Ok(Layout {
             title: title.into(),

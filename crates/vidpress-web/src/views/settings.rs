@@ -83,7 +83,10 @@ async fn show(state: &AppState, current: &CurrentUser, outcome: Outcome) -> Page
             name: t.name,
             prefix: t.prefix,
             created: format_time(t.created_at, user),
-            last_used: t.last_used_at.map(|at| format_time(at, user)).unwrap_or_else(|| "never".into()),
+            last_used: t
+                .last_used_at
+                .map(|at| format_time(at, user))
+                .unwrap_or_else(|| "never".into()),
         })
         .collect();
     let status = if outcome.time_zone_error.is_some() || outcome.token_error.is_some() {
@@ -130,7 +133,12 @@ async fn set_time_zone(
         return show(&state, &current, outcome).await;
     }
     state.store.set_time_zone(current.user.id, name).await?;
-    flash(&current.session, "ok", format!("Times are now shown in {name}.")).await;
+    flash(
+        &current.session,
+        "ok",
+        format!("Times are now shown in {name}."),
+    )
+    .await;
     Ok(Redirect::to("/settings").into_response())
 }
 
@@ -183,6 +191,11 @@ async fn revoke_token(
     if !state.store.revoke_api_token(current.user.id, id).await? {
         return Err(AppError::NotFound.into());
     }
-    flash(&current.session, "ok", "The token is revoked; it no longer works.").await;
+    flash(
+        &current.session,
+        "ok",
+        "The token is revoked; it no longer works.",
+    )
+    .await;
     Ok(Redirect::to("/settings").into_response())
 }

@@ -194,7 +194,10 @@ async fn page(
         .await?;
     let has_next = videos.len() > PER_PAGE as usize;
     videos.truncate(PER_PAGE as usize);
-    let rows: Vec<VideoRow> = videos.iter().map(|v| VideoRow::new(v, &current.user)).collect();
+    let rows: Vec<VideoRow> = videos
+        .iter()
+        .map(|v| VideoRow::new(v, &current.user))
+        .collect();
     let live_ids = rows
         .iter()
         .filter(|r| r.live)
@@ -275,9 +278,9 @@ pub fn check_video_url(url: &str) -> Result<&str, String> {
             Ok(url)
         }
         Ok(_) => Err("Only http and https links to a video can be fetched.".into()),
-        Err(_) => Err(
-            "That is not a web address. Paste the whole link, starting with https://.".into(),
-        ),
+        Err(_) => {
+            Err("That is not a web address. Paste the whole link, starting with https://.".into())
+        }
     }
 }
 
@@ -290,7 +293,14 @@ async fn submit_url(
     let url = match check_video_url(&form.url) {
         Ok(url) => url,
         Err(error) => {
-            return page(&state, &current, &ListQuery::default(), form.url, Some(error)).await;
+            return page(
+                &state,
+                &current,
+                &ListQuery::default(),
+                form.url,
+                Some(error),
+            )
+            .await;
         }
     };
     let (video, _) = state
@@ -343,7 +353,9 @@ async fn upload(
                 let name = crate::api::safe_file_name(&original);
                 tokio::fs::create_dir_all(&state.api.uploads_dir)
                     .await
-                    .map_err(|e| AppError::Internal(format!("cannot create the uploads directory: {e}")))?;
+                    .map_err(|e| {
+                        AppError::Internal(format!("cannot create the uploads directory: {e}"))
+                    })?;
                 let path = state
                     .api
                     .uploads_dir
@@ -434,12 +446,20 @@ async fn retry(
         .await?
     {
         state.wake_workers();
-        flash(&current.session, "ok", format!("“{}” is being tried again.", summary.title)).await;
+        flash(
+            &current.session,
+            "ok",
+            format!("“{}” is being tried again.", summary.title),
+        )
+        .await;
     } else {
         flash(
             &current.session,
             "error",
-            format!("“{}” has not failed, so there is nothing to retry.", summary.title),
+            format!(
+                "“{}” has not failed, so there is nothing to retry.",
+                summary.title
+            ),
         )
         .await;
     }
@@ -453,7 +473,12 @@ async fn cancel(
 ) -> PageResult {
     let summary = owned_summary(&state, &current, id).await?;
     if state.store.cancel_video(VideoKey(summary.id.0)).await? {
-        flash(&current.session, "ok", format!("“{}” is cancelled.", summary.title)).await;
+        flash(
+            &current.session,
+            "ok",
+            format!("“{}” is cancelled.", summary.title),
+        )
+        .await;
     } else {
         flash(
             &current.session,

@@ -130,10 +130,21 @@ impl App {
     }
 
     /// A video with a transcript and a draft (as the pipeline leaves it) for `user`.
-    pub async fn ready_video(&self, user: UserId, title: &str, transcript_text: &str, slug: &str) -> (VideoKey, i64) {
+    pub async fn ready_video(
+        &self,
+        user: UserId,
+        title: &str,
+        transcript_text: &str,
+        slug: &str,
+    ) -> (VideoKey, i64) {
         let (video, _) = self
             .store
-            .create_video(user, title, MediaSource::Url("https://example.org/v.mp4"), 3)
+            .create_video(
+                user,
+                title,
+                MediaSource::Url("https://example.org/v.mp4"),
+                3,
+            )
             .await
             .unwrap();
         let mut tx = self.store.begin().await.unwrap();
@@ -233,7 +244,10 @@ impl Client {
 
     async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
         let request = match &self.cookie {
-            Some(cookie) => request.header(header::COOKIE.as_str(), format!("vidpress_session={cookie}")),
+            Some(cookie) => request.header(
+                header::COOKIE.as_str(),
+                format!("vidpress_session={cookie}"),
+            ),
             None => request,
         };
         let response = request.send().await.unwrap();
@@ -270,7 +284,12 @@ impl Client {
         self.send(request).await
     }
 
-    pub async fn post_with(&mut self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Page {
+    pub async fn post_with(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
         let mut request = self.http.post(format!("{}{path}", self.base)).form(form);
         for (k, v) in headers {
             request = request.header(*k, *v);
@@ -288,9 +307,17 @@ impl Client {
     pub async fn sign_in(&mut self, email: &str, password: &str) -> Page {
         let token = self.csrf("/sign-in").await;
         let page = self
-            .post("/sign-in", &[("csrf", &token), ("email", email), ("password", password)])
+            .post(
+                "/sign-in",
+                &[("csrf", &token), ("email", email), ("password", password)],
+            )
             .await;
-        assert_eq!(page.status, StatusCode::SEE_OTHER, "sign-in failed: {}", page.body);
+        assert_eq!(
+            page.status,
+            StatusCode::SEE_OTHER,
+            "sign-in failed: {}",
+            page.body
+        );
         page
     }
 }
