@@ -232,10 +232,10 @@ async fn a_creator_uses_the_dashboard_in_a_real_browser() {
         .await
         .unwrap();
     screenshot(&c, "videos-progress-desktop").await;
-    let mut seen = Vec::new();
+    let seen = std::cell::RefCell::new(Vec::new());
     eventually("the video's progress reaches 100 % live", Duration::from_secs(300), || {
         let c = &c;
-        let seen = &mut seen;
+        let seen = &seen;
         async move {
             let state = c
                 .execute(
@@ -249,8 +249,8 @@ async fn a_creator_uses_the_dashboard_in_a_real_browser() {
                 .ok()?;
             let progress = state[0].as_str().unwrap_or("").to_owned();
             let label = state[1].as_str().unwrap_or("").to_owned();
-            if seen.last() != Some(&progress) {
-                seen.push(progress.clone());
+            if seen.borrow().last() != Some(&progress) {
+                seen.borrow_mut().push(progress.clone());
             }
             (progress == "100" && label == "Draft ready").then_some(())
         }
@@ -265,6 +265,7 @@ async fn a_creator_uses_the_dashboard_in_a_real_browser() {
         serde_json::Value::Bool(true),
         "the page was not reloaded"
     );
+    let seen = seen.into_inner();
     assert!(seen.len() >= 2, "progress moved on the page: {seen:?}");
     screenshot(&c, "videos-desktop").await;
 
