@@ -65,13 +65,23 @@ pub struct VideoSummary {
     pub draft_id: Option<i64>,
 }
 
-const SUMMARY_SELECT: &str = "SELECT v.id, v.title, v.state, v.error, v.channel_id, c.title AS channel_title, \
-     v.youtube_id, v.source_url, v.created_at, v.deleted_at, j.kind AS job_kind, j.progress, \
-     j.progress_message, d.id AS draft_id \
-     FROM videos v \
-     LEFT JOIN channels c ON c.id = v.channel_id \
-     LEFT JOIN drafts d ON d.video_id = v.id \
-     LEFT JOIN jobs j ON j.id = (SELECT MAX(id) FROM jobs WHERE video_id = v.id)";
+/// The listing query around `selection`, a `SELECT * FROM videos v WHERE …` that picks and
+/// orders the videos (with its own `LIMIT`). The latest job is found per listed video only:
+/// joining `jobs` on a correlated `MAX(id)` made PostgreSQL compare every video with every job
+/// (70 s for a page of a user's 10,000 videos).
+fn summary_sql(selection: &str) -> String {
+    format!(
+        "SELECT v.id, v.title, v.state, v.error, v.channel_id, c.title AS channel_title, \
+         v.youtube_id, v.source_url, v.created_at, v.deleted_at, j.kind AS job_kind, j.progress, \
+         j.progress_message, d.id AS draft_id \
+         FROM (SELECT s.*, (SELECT MAX(id) FROM jobs WHERE jobs.video_id = s.id) AS last_job_id \
+               FROM ({selection}) s) v \
+         LEFT JOIN channels c ON c.id = v.channel_id \
+         LEFT JOIN drafts d ON d.video_id = v.id \
+         LEFT JOIN jobs j ON j.id = v.last_job_id \
+         ORDER BY v.id DESC"
+    )
+}
 
 fn summary_from_row(row: &AnyRow) -> Result<VideoSummary, StoreError> {
     let state: String = row.try_get("state")?;
@@ -116,7 +126,7 @@ impl Store {
         page: u32,
         per_page: u32,
     ) -> Result<Vec<VideoSummary>, StoreError> {
-        let mut sql = format!("{SUMMARY_SELECT} WHERE v.user_id = $1");
+        let mut sql = String::from("SELECT * FROM videos v WHERE v.user_id = $1");
         let mut n = 1;
         if filter.state.is_some() {
             n += 1;
@@ -131,6 +141,7 @@ impl Store {
             n + 1,
             n + 2
         ));
+        let sql = summary_sql(&sql);
         // Only numbered placeholders are interpolated; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user.0);
         if let Some(state) = filter.state {
@@ -157,10 +168,10 @@ impl Store {
             return Ok(Vec::new());
         }
         let params: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "{SUMMARY_SELECT} WHERE v.user_id = $1 AND v.id IN ({}) ORDER BY v.id DESC",
+        let sql = summary_sql(&format!(
+            "SELECT * FROM videos v WHERE v.user_id = $1 AND v.id IN ({})",
             params.join(", ")
-        );
+        ));
         // Only numbered placeholders are interpolated; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user.0);
         for id in ids {
