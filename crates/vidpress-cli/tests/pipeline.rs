@@ -93,6 +93,44 @@ async fn a_corrupt_upload_fails_alone_and_the_next_video_finishes() {
 }
 
 #[tokio::test]
+async fn an_upload_is_titled_by_its_own_title_tag_or_its_topics_never_its_file_name() {
+    let vp = Instance::new();
+    let server = vp.start(&["serve"], &[]).await;
+    let api = Api::new(&vp.base());
+    let titled = api.upload(&support::media("speech-titled.mkv")).await;
+    let untitled = api.upload(&support::media("speech.mkv")).await;
+
+    let status = api.wait_until_finished(titled).await;
+    assert_eq!(status["state"], "ready", "{status:#}");
+    assert_eq!(
+        status["draft"]["title"], "The Baker's Day: Bread, Ovens and Patience",
+        "the container's title tag: {status:#}"
+    );
+    let markdown = status["draft"]["markdown"].as_str().unwrap();
+    let first = markdown.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("# ") && first.contains("Baker") && first.contains("Patience"),
+        "the post opens with that title: {markdown}"
+    );
+
+    let status = api.wait_until_finished(untitled).await;
+    assert_eq!(status["state"], "ready", "{status:#}");
+    let title = status["draft"]["title"].as_str().unwrap();
+    let lower = title.to_lowercase();
+    assert!(
+        !lower.contains("speech") && !lower.contains("mkv") && title != "Untitled video",
+        "a title made from the topics, not the file name: {title:?}"
+    );
+    let script = script_words();
+    let from_script = support::words(title)
+        .iter()
+        .filter(|w| w.len() > 3 && script.contains(w))
+        .count();
+    assert!(from_script >= 1, "the title names what is said: {title:?}");
+    signal(&server, "-TERM");
+}
+
+#[tokio::test]
 async fn a_worker_killed_during_transcription_is_replaced_and_resumes_there() {
     let media = support::media("speech.webm");
     let host = FileServer::start(media.parent().unwrap()).await;

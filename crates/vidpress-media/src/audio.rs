@@ -118,7 +118,7 @@ pub struct AudioInfo {
 
 /// Initialises FFmpeg once. FFmpeg's own log is limited to fatal messages: every problem
 /// reaches the caller as an [`AudioError`] instead of text on stderr.
-fn init() -> Result<(), ffmpeg::Error> {
+pub(crate) fn init() -> Result<(), ffmpeg::Error> {
     static INIT: OnceLock<Result<(), ffmpeg::Error>> = OnceLock::new();
     *INIT.get_or_init(|| {
         ffmpeg::init()?;

@@ -1,12 +1,15 @@
 //! Vidpress media: fetching a video's audio with yt-dlp ([`fetch()`]) and decoding any
 //! container and codec FFmpeg knows into 16 kHz mono `f32` samples ([`decode_audio`],
-//! [`decode_audio_chunks`], [`AudioDecoder`]). This crate knows nothing about Whisper.
+//! [`decode_audio_chunks`], [`AudioDecoder`]), and the title a file carries
+//! ([`media_title`]). This crate knows nothing about Whisper.
 
 pub mod audio;
 pub mod fetch;
+mod tags;
 
 pub use audio::{
     AudioDecoder, AudioError, AudioInfo, SAMPLE_RATE, decode_audio, decode_audio_chunks,
     probe_audio,
 };
+pub use tags::media_title;
 pub use fetch::{FetchError, FetchOptions, FetchProgress, default_ytdlp, fetch, is_url};

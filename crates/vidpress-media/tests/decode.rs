@@ -307,3 +307,29 @@ fn file_names_are_not_read_as_ffmpeg_protocols() {
     let samples = decode_audio(&relative, |_| {}).unwrap();
     assert!((samples.len() as f64 / 16_000.0 - CLIP_SECONDS).abs() <= TOLERANCE_SECONDS);
 }
+
+#[test]
+fn a_containers_own_title_is_read_and_a_missing_one_is_none() {
+    let media = Media::new();
+    let title = "Fixing a dripping tap — in five minutes";
+    let tag = format!("title={title}");
+    for (name, codec) in [
+        ("titled.mkv", ["-c:a", "flac"]),
+        ("titled.mp4", ["-c:a", "aac"]),
+        ("titled.mp3", ["-c:a", "libmp3lame"]),
+    ] {
+        let path = media.encode(name, None, &[codec[0], codec[1], "-metadata", &tag]);
+        assert_eq!(
+            vidpress_media::media_title(&path).as_deref(),
+            Some(title),
+            "{name}"
+        );
+    }
+    let untitled = media.encode("untitled.mkv", None, &["-c:a", "flac"]);
+    assert_eq!(vidpress_media::media_title(&untitled), None);
+    let blank = media.encode("blank.mkv", None, &["-c:a", "flac", "-metadata", "title=  "]);
+    assert_eq!(vidpress_media::media_title(&blank), None);
+    let text = media.text("notes.mp4", "not media at all\n");
+    assert_eq!(vidpress_media::media_title(&text), None);
+    assert_eq!(vidpress_media::media_title(&media.path("missing.mkv")), None);
+}

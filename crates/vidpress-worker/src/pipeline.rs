@@ -317,12 +317,17 @@ impl Pipeline {
             let transcript: Transcript = serde_json::from_str(&stored.body).map_err(|e| {
                 JobError::Permanent(format!("the stored transcript is unreadable: {e}"))
             })?;
-            let meta = VideoMeta {
-                title: video.title.clone(),
-                source: video_source(&video),
-            };
+            let source = video_source(&video);
+            let given = given_title(&video);
+            let media = video.media_path.clone();
             let options = self.config.draft.clone();
             let draft = tokio::task::spawn_blocking(move || {
+                // A placeholder title gives way to the one the file carries; with neither, the
+                // draft makes one from its topics.
+                let title = given
+                    .or_else(|| media.and_then(|m| vidpress_media::media_title(Path::new(&m))))
+                    .unwrap_or_default();
+                let meta = VideoMeta { title, source };
                 vidpress_draft::format(&transcript, &meta, &options)
             })
             .await
@@ -380,6 +385,44 @@ type StepFn = fn(
     Video,
 ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
 
+/// The title a person or YouTube gave the video; `None` when it is only a placeholder the
+/// video was stored under: the URL it was submitted as, or the name of its media file (an
+/// upload's, whose stored copy carries a unique prefix, or the file given to `convert`).
+fn given_title(video: &Video) -> Option<String> {
+    let title = video.title.trim();
+    if title.is_empty() || video.source_url.as_deref().map(str::trim) == Some(title) {
+        return None;
+    }
+    if let Some(name) = video
+        .media_path
+        .as_deref()
+        .and_then(|p| Path::new(p).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+    {
+        let original = original_file_name(&name);
+        let stem = Path::new(original)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if title == name || title == original || title == stem {
+            return None;
+        }
+    }
+    Some(video.title.clone())
+}
+
+/// An upload's name as the person chose it: the stored copy is `<32 hex digits>-<name>`.
+fn original_file_name(stored: &str) -> &str {
+    match stored.split_once('-') {
+        Some((prefix, rest))
+            if prefix.len() == 32 && prefix.bytes().all(|b| b.is_ascii_hexdigit()) && !rest.is_empty() =>
+        {
+            rest
+        }
+        _ => stored,
+    }
+}
+
 /// Where the post links and embeds the video.
 fn video_source(video: &Video) -> VideoSource {
     if let Some(id) = video
@@ -400,7 +443,7 @@ fn video_source(video: &Video) -> VideoSource {
         .media_path
         .as_deref()
         .and_then(|p| Path::new(p).file_name())
-        .map(|n| n.to_string_lossy().into_owned())
+        .map(|n| original_file_name(&n.to_string_lossy()).to_owned())
         .unwrap_or_else(|| video.title.clone());
     VideoSource::File(name)
 }
@@ -478,6 +521,19 @@ impl Reporter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upload_names_lose_their_unique_prefix_only() {
+        assert_eq!(
+            original_file_name("0123456789abcdef0123456789abcdef-holiday.mp4"),
+            "holiday.mp4"
+        );
+        assert_eq!(original_file_name("my-holiday.mp4"), "my-holiday.mp4");
+        assert_eq!(
+            original_file_name("0123456789abcdef0123456789abcdeg-x.mp4"),
+            "0123456789abcdef0123456789abcdeg-x.mp4"
+        );
+    }
 
     #[test]
     fn retry_times_read_as_clock_times() {
