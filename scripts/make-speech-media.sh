@@ -7,6 +7,9 @@
 #   speech.mp4         H.264 video + AAC audio
 #   speech.mkv         H.264 video + FLAC audio
 #   speech.webm        VP9 video + Opus audio
+#   speech-titled.mkv  speech.mkv with a container title tag
+#   late-speech.wav    20 s of silence, then one sentence
+#   music-speech.wav   15 s of tone, a sentence, 20 s of tone, a sentence (at 15 s and 40 s)
 #   silence.wav        30 s of digital silence
 #   tone.wav           30 s of a music-like tone (a chord progression with vibrato and tremolo)
 #   speech-10min.wav   the script read repeatedly, 10 minutes (benchmarks)
@@ -42,9 +45,17 @@ video=(-f lavfi -i "testsrc2=size=320x240:rate=15:duration=$dur")
 produce speech.mp4 bash -c 'ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }; ff '"${video[*]@Q}"' -i "$0" -map 0:v -map 1:a -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -b:a 96k -f mp4 "$tmp_file"' "$out/speech.wav"
 produce speech.mkv bash -c 'ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }; ff '"${video[*]@Q}"' -i "$0" -map 0:v -map 1:a -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a flac -f matroska "$tmp_file"' "$out/speech.wav"
 produce speech.webm bash -c 'ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }; ff '"${video[*]@Q}"' -i "$0" -map 0:v -map 1:a -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 200k -c:a libopus -b:a 64k -f webm "$tmp_file"' "$out/speech.wav"
+# The same video with its own title in the container (Matroska's TITLE tag).
+produce speech-titled.mkv bash -c 'ffmpeg -nostdin -hide_banner -loglevel error -y -i "$0" -map 0 -c copy -metadata "title=The Baker'"'"'s Day: Bread, Ovens and Patience" -f matroska "$tmp_file"' "$out/speech.mkv"
+# One sentence after 20 s of digital silence (timestamps after a silent opening).
+produce late-speech.wav bash -c 'espeak-ng -v en-us -s 165 -w "$tmp_file.speech.wav" "The old baker opens his shop before the sun comes up." && ffmpeg -nostdin -hide_banner -loglevel error -y -i "$tmp_file.speech.wav" -af "aresample=16000,adelay=20000,apad=pad_dur=2" -ac 1 -f wav "$tmp_file"; rc=$?; rm -f "$tmp_file.speech.wav"; exit $rc'
 produce silence.wav bash -c 'ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i "anullsrc=r=16000:cl=mono" -t 30 -f wav "$tmp_file"'
 # Chords (A minor, F, C, G) of three sine voices with vibrato and a 4 Hz tremolo, 7.5 s each.
 produce tone.wav bash -c 'ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i "aevalsrc=exprs='"'"'0.2*(1+0.5*sin(2*PI*4*t))*(sin(2*PI*st(1,if(lt(mod(t,30),7.5),220,if(lt(mod(t,30),15),174.6,if(lt(mod(t,30),22.5),261.6,196))))*t+3*sin(2*PI*5*t))+0.6*sin(2*PI*ld(1)*1.26*t)+0.5*sin(2*PI*ld(1)*1.5*t))'"'"':s=16000:d=30" -f wav "$tmp_file"'
+
+# 15 s of the tone, a sentence in a 5 s slot, 20 s of the tone, a sentence in a 5 s slot (45 s):
+# the sentences start at 15 s and 40 s (timestamps after music, at the start and in the middle).
+produce music-speech.wav bash -c 'espeak-ng -v en-us -s 165 -w "$tmp_file.a.wav" "The old baker opens his shop before the sun comes up." && espeak-ng -v en-us -s 165 -w "$tmp_file.b.wav" "On Sundays he walks along the river with his dog." && ffmpeg -nostdin -hide_banner -loglevel error -y -i "$0" -i "$tmp_file.a.wav" -i "$tmp_file.b.wav" -filter_complex "[0]asplit[t1][t2];[t1]atrim=0:15,asetpts=N/SR/TB[m1];[t2]atrim=0:20,asetpts=N/SR/TB[m2];[1]aresample=16000,apad=whole_dur=5[s1];[2]aresample=16000,apad=whole_dur=5[s2];[m1][s1][m2][s2]concat=n=4:v=0:a=1" -ac 1 -ar 16000 -f wav "$tmp_file"; rc=$?; rm -f "$tmp_file.a.wav" "$tmp_file.b.wav"; exit $rc' "$out/tone.wav"
 
 if [[ "$long" == "--long" ]]; then
   produce speech-10min.wav bash -c 'ffmpeg -nostdin -hide_banner -loglevel error -y -stream_loop -1 -i "$0" -t 600 -ar 16000 -ac 1 -f wav "$tmp_file"' "$out/speech.wav"

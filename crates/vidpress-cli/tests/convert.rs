@@ -61,3 +61,77 @@ fn a_file_that_is_not_media_fails_with_a_clear_message() {
         "{err}"
     );
 }
+
+fn convert_late_speech(vp: &Instance, envs: &[(&str, &std::path::Path)]) -> (serde_json::Value, String) {
+    let out = vp.dir.path().join("late");
+    let media = support::media("late-speech.wav");
+    let mut cmd = vp.command(&[
+        "convert",
+        media.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let run = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert!(run.status.success(), "{stderr}");
+    let draft = serde_json::from_str(&std::fs::read_to_string(out.join("draft.json")).unwrap())
+        .unwrap();
+    (draft, stderr)
+}
+
+#[test]
+fn after_20_s_of_silence_the_only_sentence_is_stamped_at_20_s() {
+    let vp = Instance::new();
+    let (draft, stderr) = convert_late_speech(&vp, &[]);
+    assert!(
+        !stderr.contains("voice activity detection is off"),
+        "the VAD model is installed by scripts/install-model.sh: {stderr}"
+    );
+    let section = &draft["sections"][0];
+    let start = section["start_ms"].as_u64().unwrap();
+    assert!(
+        start.abs_diff(20_000) <= 1000,
+        "the section starts at {start} ms; the sentence is spoken at 20 s: {draft:#}"
+    );
+    let paragraph = section["paragraphs"][0]["start_ms"].as_u64().unwrap();
+    assert!(paragraph.abs_diff(20_000) <= 1000, "{draft:#}");
+    assert!(
+        section["paragraphs"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("baker"),
+        "{draft:#}"
+    );
+}
+
+#[test]
+fn without_the_vad_model_convert_still_runs_with_one_warning() {
+    let vp = Instance::new();
+    // A models directory with the Whisper models only.
+    let models = vp.dir.path().join("whisper-only");
+    std::fs::create_dir_all(&models).unwrap();
+    let installed = support::repo_root().join("models");
+    for entry in std::fs::read_dir(&installed).unwrap().flatten() {
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with("silero") || entry.path().is_dir() {
+            continue;
+        }
+        std::os::unix::fs::symlink(entry.path(), models.join(&name)).unwrap();
+    }
+    let (draft, stderr) = convert_late_speech(&vp, &[("VIDPRESS_MODELS_DIR", &models)]);
+    assert_eq!(
+        stderr.matches("voice activity detection is off").count(),
+        1,
+        "one warning: {stderr}"
+    );
+    assert!(
+        draft["sections"][0]["paragraphs"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("baker"),
+        "{draft:#}"
+    );
+}

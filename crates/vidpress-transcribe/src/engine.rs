@@ -15,6 +15,7 @@ use whisper_rs::{
 use crate::device::{self, CUDA_BUILD, Device, NoCudaSupport};
 use crate::ggml::Hparams;
 use crate::guards::{self, GuardConfig, RawSegment};
+use crate::vad::{self, Vad, VadError};
 
 /// Sample rate the engine expects.
 pub const SAMPLE_RATE: u32 = 16_000;
@@ -51,6 +52,9 @@ pub enum EngineError {
     /// The GPU was asked for and this build has none.
     #[error(transparent)]
     NoCudaSupport(#[from] NoCudaSupport),
+    /// Voice activity detection failed.
+    #[error(transparent)]
+    Vad(#[from] VadError),
     /// The GPU was asked for and this machine has no usable one.
     #[error(
         "device cuda: no usable CUDA GPU ({0}); choose the device auto to fall back to the CPU"
@@ -70,6 +74,10 @@ pub struct TranscribeOptions {
     pub language: Option<String>,
     /// Hallucination and repetition guards.
     pub guards: GuardConfig,
+    /// The converted Silero VAD model ([`crate::vad`]): with it, only the stretches where
+    /// someone speaks are transcribed, each with its own offset, so times hold after long
+    /// silence or music. Without it the whole audio goes to Whisper.
+    pub vad_model: Option<PathBuf>,
 }
 
 /// The number of threads to use: the cores this process may use, less those other processes
@@ -131,6 +139,7 @@ impl Default for TranscribeOptions {
             beam_size: 1,
             language: None,
             guards: GuardConfig::default(),
+            vad_model: None,
         }
     }
 }
@@ -153,6 +162,11 @@ impl std::fmt::Debug for Engine {
 
 static LOG_HOOKS: Once = Once::new();
 
+/// Routes whisper.cpp's own logging into `tracing` instead of stderr (once per process).
+pub(crate) fn route_whisper_log() {
+    LOG_HOOKS.call_once(whisper_rs::install_logging_hooks);
+}
+
 impl Engine {
     /// Loads a whisper.cpp GGML model file on the default device ([`Device::Auto`]).
     pub fn load(path: &Path) -> Result<Self, EngineError> {
@@ -164,8 +178,7 @@ impl Engine {
     /// [`Device::Cuda`] fails when the build or the machine has no GPU.
     pub fn load_on(path: &Path, device: Device) -> Result<Self, EngineError> {
         device.check_supported()?;
-        // Route whisper.cpp's own logging into `tracing` instead of stderr.
-        LOG_HOOKS.call_once(whisper_rs::install_logging_hooks);
+        route_whisper_log();
         if !path.is_file() {
             return Err(EngineError::ModelMissing(path.to_owned()));
         }
@@ -272,13 +285,86 @@ impl Engine {
         &self,
         samples: &[f32],
         opts: &TranscribeOptions,
-        mut progress: impl FnMut(u8) + 'static,
+        progress: impl FnMut(u8) + 'static,
         stop: Arc<AtomicBool>,
     ) -> Result<Transcript, EngineError> {
         if samples.is_empty() {
             return Err(EngineError::NoAudio);
         }
-        let language = self.language(opts.language.as_deref())?;
+        let mut language = self.language(opts.language.as_deref())?.to_owned();
+        let threads = opts.threads.unwrap_or_else(default_threads).max(1);
+        let stretches = match &opts.vad_model {
+            Some(path) => {
+                let mut vad = Vad::load(path, threads)?;
+                let speech = vad.speech(samples)?;
+                let stretches = vad::stretches(&speech, samples.len());
+                tracing::debug!(
+                    speech_ranges = speech.len(),
+                    stretches = stretches.len(),
+                    speech_seconds = stretches.iter().map(|r| r.len()).sum::<usize>() as f64
+                        / f64::from(SAMPLE_RATE),
+                    "voice activity"
+                );
+                stretches
+            }
+            None => vec![0..samples.len()],
+        };
+        let progress = Arc::new(std::sync::Mutex::new(progress));
+        let total: usize = stretches.iter().map(|r| r.len()).sum::<usize>().max(1);
+        let mut done = 0usize;
+        let mut detected: Option<String> = None;
+        let mut raw = Vec::new();
+        let mut state = self.ctx.create_state()?;
+        for stretch in &stretches {
+            let (before, share) = (done, stretch.len());
+            let report = progress.clone();
+            let on_progress = move |p: i32| {
+                let p = p.clamp(0, 100) as usize;
+                let overall = ((before + share * p / 100) * 100 / total).min(100) as u8;
+                if let Ok(mut f) = report.lock() {
+                    f(overall);
+                }
+            };
+            let params = self.params(opts, &language, threads, on_progress, stop.clone());
+            let ran = state.full(params, &samples[stretch.clone()]);
+            if stop.load(Ordering::Relaxed) {
+                return Err(EngineError::Stopped);
+            }
+            ran?;
+            if detected.is_none() {
+                let lang = whisper_rs::get_lang_str(state.full_lang_id_from_state())
+                    .unwrap_or(&language)
+                    .to_owned();
+                // Every stretch is one video's speech: the first one's language holds for all.
+                language.clone_from(&lang);
+                detected = Some(lang);
+            }
+            let offset_ms = (stretch.start as u64) * 1000 / u64::from(SAMPLE_RATE);
+            raw.extend(self.raw_segments(&state)?.into_iter().map(|mut r| {
+                r.segment.start_ms += offset_ms;
+                r.segment.end_ms += offset_ms;
+                for w in &mut r.segment.words {
+                    w.start_ms += offset_ms;
+                    w.end_ms += offset_ms;
+                }
+                r
+            }));
+            done += share;
+        }
+        let segments = guards::filter(raw, samples, &opts.guards);
+        let language = detected.or_else(|| (language != "auto").then_some(language));
+        Ok(Transcript::new(language, segments)?)
+    }
+
+    /// whisper.cpp's parameters for one run.
+    fn params<'a>(
+        &self,
+        opts: &TranscribeOptions,
+        language: &'a str,
+        threads: usize,
+        progress: impl FnMut(i32) + 'static,
+        stop: Arc<AtomicBool>,
+    ) -> FullParams<'a, 'a> {
         let strategy = if opts.beam_size > 1 {
             SamplingStrategy::BeamSearch {
                 beam_size: opts.beam_size as i32,
@@ -288,7 +374,6 @@ impl Engine {
             SamplingStrategy::Greedy { best_of: 2 }
         };
         let mut params = FullParams::new(strategy);
-        let threads = opts.threads.unwrap_or_else(default_threads).max(1);
         tracing::debug!(threads, "transcribing");
         params.set_n_threads(threads as i32);
         params.set_language(Some(language));
@@ -304,26 +389,12 @@ impl Engine {
         params.set_entropy_thold(opts.guards.entropy_threshold);
         params.set_logprob_thold(opts.guards.logprob_threshold);
         params.set_no_speech_thold(opts.guards.no_speech_threshold);
-        params.set_progress_callback_safe(move |p: i32| progress(p.clamp(0, 100) as u8));
-
-        let mut state = self.ctx.create_state()?;
-        let abort = stop.clone();
+        params.set_progress_callback_safe(progress);
         // whisper-rs 0.16's trampoline reads its user data as the closure's own type while
         // storing a `Box<dyn FnMut>`; handing it that very type makes the two agree.
-        let check: Box<dyn FnMut() -> bool> = Box::new(move || abort.load(Ordering::Relaxed));
+        let check: Box<dyn FnMut() -> bool> = Box::new(move || stop.load(Ordering::Relaxed));
         params.set_abort_callback_safe(check);
-        let ran = state.full(params, samples);
-        if stop.load(Ordering::Relaxed) {
-            return Err(EngineError::Stopped);
-        }
-        ran?;
-
-        let detected = whisper_rs::get_lang_str(state.full_lang_id_from_state())
-            .unwrap_or(language)
-            .to_owned();
-        let raw = self.raw_segments(&state)?;
-        let segments = guards::filter(raw, samples, &opts.guards);
-        Ok(Transcript::new(Some(detected), segments)?)
+        params
     }
 
     fn language<'a>(&self, requested: Option<&'a str>) -> Result<&'a str, EngineError> {

@@ -10,6 +10,7 @@ pub mod ggml;
 pub mod guards;
 pub mod mel;
 pub mod models;
+pub mod vad;
 pub mod vocab;
 pub mod wer;
 

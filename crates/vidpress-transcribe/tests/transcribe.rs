@@ -128,3 +128,74 @@ fn progress_is_reported_and_bad_requests_fail_clearly() {
     let err = Engine::load(std::path::Path::new("/nonexistent/model.bin")).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/model.bin"), "{err}");
 }
+
+/// The Silero VAD model `scripts/install-model.sh` installs.
+fn vad_model() -> std::path::PathBuf {
+    vidpress_transcribe::ModelStore::new(&support::models_dir())
+        .vad_model()
+        .unwrap_or_else(|| {
+            panic!(
+                "the Silero VAD model is not installed in {}: run `scripts/install-model.sh`",
+                support::models_dir().display()
+            )
+        })
+}
+
+/// The first segment holding `word`, and that word's start.
+fn find(t: &vidpress_core::Transcript, word: &str) -> (u64, u64) {
+    for s in t.segments() {
+        for w in &s.words {
+            let bare: String = w
+                .text
+                .chars()
+                .filter(|c| c.is_alphanumeric())
+                .collect::<String>()
+                .to_lowercase();
+            if bare == word {
+                return (s.start_ms, w.start_ms);
+            }
+        }
+    }
+    panic!("no `{word}` in {:?}", t.text());
+}
+
+#[test]
+fn times_hold_after_long_silence_and_music_with_voice_activity_detection() {
+    let engine = engine();
+    let opts = TranscribeOptions {
+        vad_model: Some(vad_model()),
+        ..TranscribeOptions::default()
+    };
+    let within = |what: &str, got: u64, expected: u64| {
+        assert!(
+            got.abs_diff(expected) <= 1000,
+            "{what}: stamped at {got} ms, spoken at {expected} ms"
+        );
+    };
+    // 20 s of silence, then the only sentence.
+    let samples = support::decode(&support::media("late-speech.wav"));
+    let t = engine.transcribe(&samples, &opts, |_| {}).unwrap();
+    assert_eq!(t.segments().len(), 1, "{:?}", t.segments());
+    within("the sentence after 20 s of silence", t.segments()[0].start_ms, 20_000);
+    within("its first word", t.segments()[0].words[0].start_ms, 20_000);
+    let (_, baker) = find(&t, "baker");
+    assert!((20_000..24_000).contains(&baker), "`baker` at {baker} ms");
+
+    // 15 s of music, a sentence, 20 s of music, a sentence.
+    let samples = support::decode(&support::media("music-speech.wav"));
+    let t = engine.transcribe(&samples, &opts, |_| {}).unwrap();
+    // Whisper base mishears a few of espeak-ng's words here; these two it gets.
+    let (segment, word) = find(&t, "shop");
+    within("the sentence after the music intro", segment, 15_000);
+    assert!((15_000..20_000).contains(&word), "`shop` at {word} ms");
+    let (segment, word) = find(&t, "river");
+    within("the sentence after music in the middle", segment, 40_000);
+    assert!((40_000..45_000).contains(&word), "`river` at {word} ms");
+    assert_eq!(t.language(), Some("en"));
+    for s in t.segments() {
+        assert!(
+            !(20_500..39_500).contains(&s.start_ms),
+            "nothing is transcribed from the music: {s:?}"
+        );
+    }
+}

