@@ -62,7 +62,10 @@ fn a_file_that_is_not_media_fails_with_a_clear_message() {
     );
 }
 
-fn convert_late_speech(vp: &Instance, envs: &[(&str, &std::path::Path)]) -> (serde_json::Value, String) {
+fn convert_late_speech(
+    vp: &Instance,
+    envs: &[(&str, &std::path::Path)],
+) -> (serde_json::Value, String) {
     let out = vp.dir.path().join("late");
     let media = support::media("late-speech.wav");
     let mut cmd = vp.command(&[
@@ -77,8 +80,8 @@ fn convert_late_speech(vp: &Instance, envs: &[(&str, &std::path::Path)]) -> (ser
     let run = cmd.output().unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
     assert!(run.status.success(), "{stderr}");
-    let draft = serde_json::from_str(&std::fs::read_to_string(out.join("draft.json")).unwrap())
-        .unwrap();
+    let draft =
+        serde_json::from_str(&std::fs::read_to_string(out.join("draft.json")).unwrap()).unwrap();
     (draft, stderr)
 }
 

@@ -11,5 +11,5 @@ pub use audio::{
     AudioDecoder, AudioError, AudioInfo, SAMPLE_RATE, decode_audio, decode_audio_chunks,
     probe_audio,
 };
-pub use tags::media_title;
 pub use fetch::{FetchError, FetchOptions, FetchProgress, default_ytdlp, fetch, is_url};
+pub use tags::media_title;

@@ -327,9 +327,16 @@ fn a_containers_own_title_is_read_and_a_missing_one_is_none() {
     }
     let untitled = media.encode("untitled.mkv", None, &["-c:a", "flac"]);
     assert_eq!(vidpress_media::media_title(&untitled), None);
-    let blank = media.encode("blank.mkv", None, &["-c:a", "flac", "-metadata", "title=  "]);
+    let blank = media.encode(
+        "blank.mkv",
+        None,
+        &["-c:a", "flac", "-metadata", "title=  "],
+    );
     assert_eq!(vidpress_media::media_title(&blank), None);
     let text = media.text("notes.mp4", "not media at all\n");
     assert_eq!(vidpress_media::media_title(&text), None);
-    assert_eq!(vidpress_media::media_title(&media.path("missing.mkv")), None);
+    assert_eq!(
+        vidpress_media::media_title(&media.path("missing.mkv")),
+        None
+    );
 }

@@ -419,7 +419,10 @@ impl ModelStore {
         walk(&unpacked, &mut files).map_err(io_err("could not read", &unpacked))?;
         let weights = files
             .iter()
-            .find(|p| p.file_name().is_some_and(|n| n == "silero_vad_16k.safetensors"))
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n == "silero_vad_16k.safetensors")
+            })
             .ok_or_else(|| {
                 ModelError::Layout("the package holds no silero_vad_16k.safetensors".into())
             })?;

@@ -35,7 +35,9 @@ pub const PAD_MS: u64 = 300;
 #[derive(Debug, thiserror::Error)]
 pub enum VadError {
     /// whisper.cpp refused the VAD model file.
-    #[error("whisper.cpp could not load the VAD model {0} (run `vidpress models install silero-vad`)")]
+    #[error(
+        "whisper.cpp could not load the VAD model {0} (run `vidpress models install silero-vad`)"
+    )]
     Load(String),
     /// whisper.cpp failed while detecting speech.
     #[error("voice activity detection failed: {0}")]
@@ -116,15 +118,12 @@ pub fn stretches(speech: &[Range<usize>], n_samples: usize) -> Vec<Range<usize>>
         }
     }
     let bounds: Vec<(usize, usize)> = merged.iter().map(|r| (r.start, r.end)).collect();
-    merged
-        .iter_mut()
-        .enumerate()
-        .for_each(|(i, r)| {
-            let floor = if i == 0 { 0 } else { bounds[i - 1].1 };
-            let ceiling = bounds.get(i + 1).map_or(n_samples, |b| b.0);
-            r.start = r.start.saturating_sub(ms(PAD_MS)).max(floor);
-            r.end = (r.end + ms(PAD_MS)).min(ceiling);
-        });
+    merged.iter_mut().enumerate().for_each(|(i, r)| {
+        let floor = if i == 0 { 0 } else { bounds[i - 1].1 };
+        let ceiling = bounds.get(i + 1).map_or(n_samples, |b| b.0);
+        r.start = r.start.saturating_sub(ms(PAD_MS)).max(floor);
+        r.end = (r.end + ms(PAD_MS)).min(ceiling);
+    });
     merged
 }
 
@@ -333,10 +332,10 @@ mod tests {
             vec![20 * S - pad..25 * S + pad, 40 * S - pad..41 * S + pad]
         );
         // Padding stops at the audio's ends.
-        assert_eq!(stretches(&[0..S, 59 * S..60 * S], 60 * S), vec![
-            0..S + pad,
-            59 * S - pad..60 * S
-        ]);
+        assert_eq!(
+            stretches(&[0..S, 59 * S..60 * S], 60 * S),
+            vec![0..S + pad, 59 * S - pad..60 * S]
+        );
         assert!(stretches(&[], 60 * S).is_empty());
     }
 
@@ -352,7 +351,10 @@ mod tests {
         let err = convert_silero(&path, &dir.path().join("out.bin"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("conv1.weight") && err.contains("shape"), "{err}");
+        assert!(
+            err.contains("conv1.weight") && err.contains("shape"),
+            "{err}"
+        );
         std::fs::write(&path, b"junk").unwrap();
         assert!(convert_silero(&path, &dir.path().join("out.bin")).is_err());
         assert!(!dir.path().join("out.bin").exists());

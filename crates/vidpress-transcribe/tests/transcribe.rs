@@ -176,7 +176,11 @@ fn times_hold_after_long_silence_and_music_with_voice_activity_detection() {
     let samples = support::decode(&support::media("late-speech.wav"));
     let t = engine.transcribe(&samples, &opts, |_| {}).unwrap();
     assert_eq!(t.segments().len(), 1, "{:?}", t.segments());
-    within("the sentence after 20 s of silence", t.segments()[0].start_ms, 20_000);
+    within(
+        "the sentence after 20 s of silence",
+        t.segments()[0].start_ms,
+        20_000,
+    );
     within("its first word", t.segments()[0].words[0].start_ms, 20_000);
     let (_, baker) = find(&t, "baker");
     assert!((20_000..24_000).contains(&baker), "`baker` at {baker} ms");

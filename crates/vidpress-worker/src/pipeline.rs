@@ -415,7 +415,9 @@ fn given_title(video: &Video) -> Option<String> {
 fn original_file_name(stored: &str) -> &str {
     match stored.split_once('-') {
         Some((prefix, rest))
-            if prefix.len() == 32 && prefix.bytes().all(|b| b.is_ascii_hexdigit()) && !rest.is_empty() =>
+            if prefix.len() == 32
+                && prefix.bytes().all(|b| b.is_ascii_hexdigit())
+                && !rest.is_empty() =>
         {
             rest
         }
