@@ -320,13 +320,13 @@ fn pull_quotes_are_whole_sentences_whisper_was_sure_of() {
 
 #[test]
 fn sections_start_when_their_words_are_spoken() {
-    // Composed scripts and those opening with silence or music are measured by the benchmark.
+    // Those opening with 20 s of silence or 15 s of music too: the transcripts were made with
+    // voice activity detection. Composed scripts are measured by the benchmark.
     let corpus = corpus();
     let plain = corpus.iter().filter(|s| {
-        s.sections[0].2 == 0
-            && !["long", "medium", "lang"]
-                .iter()
-                .any(|c| s.name.contains(c))
+        !["long", "medium", "lang"]
+            .iter()
+            .any(|c| s.name.contains(c))
     });
     for s in plain {
         let d = draft(s);
