@@ -134,7 +134,7 @@ fn without_the_vad_model_convert_still_runs_with_one_warning() {
         draft["sections"][0]["paragraphs"][0]["text"]
             .as_str()
             .unwrap()
-            .contains("baker"),
+            .contains("sun comes up"),
         "{draft:#}"
     );
 }
