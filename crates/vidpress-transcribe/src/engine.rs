@@ -307,7 +307,7 @@ impl Engine {
                 );
                 stretches
             }
-            None => vec![0..samples.len()],
+            None => std::iter::once(0..samples.len()).collect(),
         };
         let progress = Arc::new(std::sync::Mutex::new(progress));
         let total: usize = stretches.iter().map(|r| r.len()).sum::<usize>().max(1);
