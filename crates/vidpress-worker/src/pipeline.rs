@@ -147,6 +147,19 @@ impl Pipeline {
         }
     }
 
+    /// Removes the video's files when it was cancelled (a lost lease also stops a step, and
+    /// then another worker may be using them).
+    async fn remove_scratch_if_cancelled(&self, ctx: &JobContext, id: VideoKey) {
+        if ctx
+            .store
+            .video(id)
+            .await
+            .is_ok_and(|v| v.state == VideoState::Cancelled)
+        {
+            self.remove_scratch(&ctx.store, id).await;
+        }
+    }
+
     /// Removes the video's scratch directory, and its media file when that lies in the scratch
     /// space (an upload); a file the user pointed at is never touched.
     async fn remove_scratch(&self, store: &vidpress_store::Store, id: VideoKey) {
@@ -283,6 +296,9 @@ impl Pipeline {
                 r = &mut decoded => r.map_err(|e| JobError::Retryable(format!("decoding crashed: {e}")))?,
                 _ = ctx.cancelled() => {
                     stop_decode.store(true, std::sync::atomic::Ordering::Relaxed);
+                    // The files first: the pool stops waiting for a cancelled step after its
+                    // grace period, and the decoder needs no file it has not opened already.
+                    self.remove_scratch_if_cancelled(&ctx, video.id).await;
                     let _ = decoded.await;
                     return Err(JobError::Stopped);
                 }
@@ -317,7 +333,9 @@ impl Pipeline {
                 r = &mut running => r.map_err(|e| JobError::Retryable(format!("transcription crashed: {e}")))?,
                 _ = ctx.cancelled() => {
                     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-                    // Hold the slot until whisper.cpp has let go of the CPU.
+                    self.remove_scratch_if_cancelled(&ctx, video.id).await;
+                    // Hold the slot until whisper.cpp has let go of the CPU (or the pool's
+                    // grace period for cancelled steps ends).
                     let _ = running.await;
                     return Err(JobError::Stopped);
                 }

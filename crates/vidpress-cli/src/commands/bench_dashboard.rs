@@ -262,14 +262,13 @@ pub async fn run(args: &DashboardBenchArgs) -> anyhow::Result<()> {
                 uploads_dir: uploads.path().to_path_buf(),
                 max_upload_bytes: 1 << 20,
                 max_attempts: 3,
+                addresses: vidpress_core::net::AddressPolicy::ALLOW_PRIVATE,
             },
             dashboard: Dashboard::default(),
             workers: None,
         };
         let app = Application::build(
-            &WebConfig {
-                listen: "127.0.0.1:0".parse()?,
-            },
+            &WebConfig::new("127.0.0.1:0".parse()?),
             state,
         )
         .await?;
