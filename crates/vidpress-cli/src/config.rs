@@ -112,7 +112,10 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("listen", &self.listen)
-            .field("database_url", &vidpress_store::redact_url(&self.database_url))
+            .field(
+                "database_url",
+                &vidpress_store::redact_url(&self.database_url),
+            )
             .field("data_dir", &self.data_dir)
             .field("models_dir", &self.models_dir)
             .field("worker_concurrency", &self.worker_concurrency)
@@ -140,8 +143,14 @@ impl std::fmt::Debug for Config {
             .field("min_free_disk_mb", &self.min_free_disk_mb)
             .field("video_extractors", &self.video_extractors)
             .field("allow_private_addresses", &self.allow_private_addresses)
-            .field("http_header_timeout_seconds", &self.http_header_timeout_seconds)
-            .field("http_request_timeout_seconds", &self.http_request_timeout_seconds)
+            .field(
+                "http_header_timeout_seconds",
+                &self.http_header_timeout_seconds,
+            )
+            .field(
+                "http_request_timeout_seconds",
+                &self.http_request_timeout_seconds,
+            )
             .field("http_max_connections", &self.http_max_connections)
             .finish()
     }

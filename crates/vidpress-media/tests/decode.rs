@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use support::{CLIP_SECONDS, Media, SPEECH_START, ffmpeg_cli, onset, rms};
 use vidpress_media::{
-    AudioDecoder, AudioError, DecodeOptions, decode_audio, decode_audio_chunks,
-    decode_audio_with, probe_audio,
+    AudioDecoder, AudioError, DecodeOptions, decode_audio, decode_audio_chunks, decode_audio_with,
+    probe_audio,
 };
 
 /// Allowed error on durations and onsets.

@@ -363,9 +363,15 @@ async fn a_video_longer_than_the_limit_is_refused_before_downloading() {
     std::fs::write(served.path().join("long.m3u8"), playlist(36_000, true)).unwrap();
     let server = Server::start(served.path());
     let out = tempfile::tempdir().unwrap();
-    let error = fetch(&server.url("long.m3u8"), out.path(), "l1", &options(), |_| {})
-        .await
-        .unwrap_err();
+    let error = fetch(
+        &server.url("long.m3u8"),
+        out.path(),
+        "l1",
+        &options(),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(error, FetchError::TooLong { limit, .. } if limit == Duration::from_secs(240 * 60)),
         "{error:?}"
@@ -377,7 +383,10 @@ async fn a_video_longer_than_the_limit_is_refused_before_downloading() {
         "media was requested: {:?}",
         server.requests()
     );
-    assert!(files_named(out.path(), "l1").is_empty(), "files left behind");
+    assert!(
+        files_named(out.path(), "l1").is_empty(),
+        "files left behind"
+    );
 }
 
 #[tokio::test]
@@ -386,13 +395,22 @@ async fn a_live_stream_is_refused_and_retried_later() {
     std::fs::write(served.path().join("live.m3u8"), playlist(6, false)).unwrap();
     let server = Server::start(served.path());
     let out = tempfile::tempdir().unwrap();
-    let error = fetch(&server.url("live.m3u8"), out.path(), "l2", &options(), |_| {})
-        .await
-        .unwrap_err();
+    let error = fetch(
+        &server.url("live.m3u8"),
+        out.path(),
+        "l2",
+        &options(),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(error, FetchError::Live { .. }), "{error:?}");
     assert!(error.is_retryable());
     assert!(error.retry_after().is_some());
-    assert!(files_named(out.path(), "l2").is_empty(), "files left behind");
+    assert!(
+        files_named(out.path(), "l2").is_empty(),
+        "files left behind"
+    );
 }
 
 #[tokio::test]
@@ -411,10 +429,19 @@ async fn a_download_over_the_size_limit_is_refused_and_removed() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error, FetchError::TooLarge { limit_bytes: 1000, .. }),
+        matches!(
+            error,
+            FetchError::TooLarge {
+                limit_bytes: 1000,
+                ..
+            }
+        ),
         "{error:?}"
     );
-    assert!(files_named(out.path(), "l3").is_empty(), "files left behind");
+    assert!(
+        files_named(out.path(), "l3").is_empty(),
+        "files left behind"
+    );
 }
 
 #[tokio::test]
@@ -449,10 +476,7 @@ async fn only_youtube_is_fetched_by_default() {
     let error = fetch(&server.url("talk.mp4"), out.path(), "l5", &opts, |_| {})
         .await
         .unwrap_err();
-    assert!(
-        matches!(error, FetchError::Unsupported { .. }),
-        "{error:?}"
-    );
+    assert!(matches!(error, FetchError::Unsupported { .. }), "{error:?}");
     assert!(server.requests().is_empty(), "{:?}", server.requests());
 }
 
@@ -461,7 +485,11 @@ async fn yt_dlp_does_not_inherit_secrets() {
     // A yt-dlp stand-in that reports its environment as its error.
     let dir = tempfile::tempdir().unwrap();
     let fake = dir.path().join("yt-dlp");
-    std::fs::write(&fake, "#!/bin/sh\necho \"ERROR: env: $(env | tr '\\n' ' ')\" >&2\nexit 1\n").unwrap();
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho \"ERROR: env: $(env | tr '\\n' ' ')\" >&2\nexit 1\n",
+    )
+    .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     let opts = FetchOptions {
@@ -496,7 +524,10 @@ async fn loopback_is_refused_at_fetch_time_unless_allowed() {
     assert!(matches!(error, FetchError::Forbidden { .. }), "{error:?}");
     assert!(error.to_string().contains("loopback"), "{error}");
     assert!(server.requests().is_empty(), "{:?}", server.requests());
-    assert!(files_named(out.path(), "g1").is_empty(), "files left behind");
+    assert!(
+        files_named(out.path(), "g1").is_empty(),
+        "files left behind"
+    );
 }
 
 #[tokio::test]
@@ -513,7 +544,10 @@ async fn a_redirect_to_a_refused_address_is_refused() {
         let error = fetch(&url, out.path(), "g2", &options(), |_| {})
             .await
             .unwrap_err();
-        assert!(matches!(error, FetchError::Forbidden { .. }), "{target}: {error:?}");
+        assert!(
+            matches!(error, FetchError::Forbidden { .. }),
+            "{target}: {error:?}"
+        );
         assert!(error.to_string().contains(class), "{target}: {error}");
     }
     assert!(
@@ -521,5 +555,8 @@ async fn a_redirect_to_a_refused_address_is_refused() {
         "{:?}",
         server.requests()
     );
-    assert!(files_named(out.path(), "g2").is_empty(), "files left behind");
+    assert!(
+        files_named(out.path(), "g2").is_empty(),
+        "files left behind"
+    );
 }

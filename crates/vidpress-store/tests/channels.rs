@@ -269,7 +269,10 @@ async fn feed_rules_hold_on_every_path_and_relinking_copies_nothing(db: TestDb) 
     // new videos, and the known ones belong to the new link.
     assert!(store.unlink_channel(user.id, &channel).await.unwrap());
     let polls = jobs_of(store, JobKind::PollFeed).await;
-    assert!(polls.iter().all(|(_, state)| state == "cancelled"), "{polls:?}");
+    assert!(
+        polls.iter().all(|(_, state)| state == "cancelled"),
+        "{polls:?}"
+    );
     let relinked = store
         .link_channel(user.id, &channel, "", &subscription("t4"), 0)
         .await

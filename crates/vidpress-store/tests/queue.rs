@@ -64,9 +64,7 @@ async fn an_abandoned_step_fails_its_video_with_a_message(db: &TestDb) {
     let failed = poll(|| async {
         db.store.claim("w", &[JobKind::Fetch], LEASE).await.unwrap();
         let stored = db.store.video(video).await.unwrap();
-        Ok::<_, StoreError>(
-            (stored.state == vidpress_store::VideoState::Failed).then_some(stored),
-        )
+        Ok::<_, StoreError>((stored.state == vidpress_store::VideoState::Failed).then_some(stored))
     })
     .await;
     let error = failed.error.unwrap_or_default();

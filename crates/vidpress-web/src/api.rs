@@ -333,7 +333,10 @@ fn shorten_keeping_extension(name: &str, max: usize) -> String {
     }
     match name.rsplit_once('.') {
         Some((stem, ext)) if !ext.is_empty() && ext.len() <= 10 && !stem.is_empty() => {
-            format!("{}.{ext}", &stem[..max.saturating_sub(ext.len() + 1).min(stem.len())])
+            format!(
+                "{}.{ext}",
+                &stem[..max.saturating_sub(ext.len() + 1).min(stem.len())]
+            )
         }
         _ => name[..max].to_owned(),
     }
@@ -578,7 +581,10 @@ mod tests {
             addresses: Default::default(),
         };
         let shown = format!("{config:?}");
-        assert!(!shown.contains("SECRET") && shown.contains("***"), "{shown}");
+        assert!(
+            !shown.contains("SECRET") && shown.contains("***"),
+            "{shown}"
+        );
     }
 
     #[test]

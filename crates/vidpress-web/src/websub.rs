@@ -180,7 +180,11 @@ async fn notify(
     let deleted: Vec<DeletedVideo<'_>> = feed
         .deleted
         .iter()
-        .filter(|d| d.channel_id.as_ref().is_none_or(|c| *c == channel.youtube_id))
+        .filter(|d| {
+            d.channel_id
+                .as_ref()
+                .is_none_or(|c| *c == channel.youtube_id)
+        })
         .map(|d| DeletedVideo {
             youtube_id: &d.video_id,
             deleted_at: d.deleted_ms().unwrap_or_else(vidpress_store::now_ms),

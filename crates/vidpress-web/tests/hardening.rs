@@ -219,7 +219,10 @@ async fn video_urls_to_loopback_private_and_metadata_addresses_are_refused() {
     for (url, class) in refused {
         let (status, body) = submit(&app, url).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{url}: {body}");
-        assert!(body.contains("refused") && body.contains(class), "{url}: {body}");
+        assert!(
+            body.contains("refused") && body.contains(class),
+            "{url}: {body}"
+        );
     }
     let listed = app
         .store

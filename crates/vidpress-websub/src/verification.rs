@@ -226,12 +226,14 @@ mod tests {
             .unwrap() else {
                 panic!("not a verification")
             };
-            let confirmation =
-                check_verification(&request, TOPIC, Intent::Subscribed).unwrap();
+            let confirmation = check_verification(&request, TOPIC, Intent::Subscribed).unwrap();
             assert_eq!(confirmation.lease_seconds, Some(expected), "{granted}");
             // The renewal time stays a sum that cannot overflow.
             let delay = crate::renewal_delay(expected);
-            assert!(delay < std::time::Duration::from_secs(expected), "{granted}");
+            assert!(
+                delay < std::time::Duration::from_secs(expected),
+                "{granted}"
+            );
         }
         assert!(crate::renewal_delay(u64::MAX).as_secs() > 0);
     }

@@ -461,7 +461,9 @@ pub async fn sweep_orphaned_scratch(store: &vidpress_store::Store, work_dir: &Pa
                     removed += 1;
                     info!(dir = %entry.path().display(), "removed orphaned scratch files");
                 }
-                Err(e) => warn!(dir = %entry.path().display(), error = %e, "could not remove orphaned scratch files"),
+                Err(e) => {
+                    warn!(dir = %entry.path().display(), error = %e, "could not remove orphaned scratch files")
+                }
             }
         }
     }
@@ -502,7 +504,9 @@ fn video_source(video: &Video) -> VideoSource {
 /// Turns a decoding failure into a job error; a length over the limit names the setting.
 fn decode_error(e: AudioError) -> JobError {
     match e {
-        AudioError::TooLong { .. } => JobError::Permanent(format!("{e} (setting `max_media_minutes`)")),
+        AudioError::TooLong { .. } => {
+            JobError::Permanent(format!("{e} (setting `max_media_minutes`)"))
+        }
         AudioError::Stopped { .. } => JobError::Stopped,
         other => JobError::Permanent(other.to_string()),
     }

@@ -214,7 +214,11 @@ async fn poll_feed(ctx: JobContext, jobs: Arc<WebsubJobs>) -> Result<(), JobErro
     let deleted: Vec<DeletedVideo<'_>> = feed
         .iter()
         .flat_map(|f| &f.deleted)
-        .filter(|d| d.channel_id.as_ref().is_none_or(|c| *c == channel.youtube_id))
+        .filter(|d| {
+            d.channel_id
+                .as_ref()
+                .is_none_or(|c| *c == channel.youtube_id)
+        })
         .map(|d| DeletedVideo {
             youtube_id: &d.video_id,
             deleted_at: d.deleted_ms().unwrap_or_else(now_ms),

@@ -267,11 +267,7 @@ pub async fn run(args: &DashboardBenchArgs) -> anyhow::Result<()> {
             dashboard: Dashboard::default(),
             workers: None,
         };
-        let app = Application::build(
-            &WebConfig::new("127.0.0.1:0".parse()?),
-            state,
-        )
-        .await?;
+        let app = Application::build(&WebConfig::new("127.0.0.1:0".parse()?), state).await?;
         let base = format!("http://{}", app.local_addr()?);
         let server = tokio::spawn(app.run_until_stopped(std::future::pending()));
         let cookie = sign_in(&base).await?;

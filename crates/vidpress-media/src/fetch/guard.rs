@@ -126,11 +126,7 @@ async fn serve(mut client: TcpStream, policy: AddressPolicy) -> Result<(), Optio
         Some(url::Host::Ipv4(ip)) => ip.to_string(),
         Some(url::Host::Ipv6(ip)) => ip.to_string(),
         None => {
-            return refuse(
-                &mut client,
-                Denied::Forbidden("the URL has no host".into()),
-            )
-            .await;
+            return refuse(&mut client, Denied::Forbidden("the URL has no host".into())).await;
         }
     };
     let port = url.port_or_known_default().unwrap_or(80);
@@ -148,9 +144,14 @@ async fn serve(mut client: TcpStream, policy: AddressPolicy) -> Result<(), Optio
     let mut forwarded = format!("{method} {path} {version}\r\n");
     for line in lines.filter(|l| !l.is_empty()) {
         let name = line.split(':').next().unwrap_or_default().trim();
-        if ["connection", "proxy-connection", "keep-alive", "proxy-authorization"]
-            .iter()
-            .any(|h| name.eq_ignore_ascii_case(h))
+        if [
+            "connection",
+            "proxy-connection",
+            "keep-alive",
+            "proxy-authorization",
+        ]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
         {
             continue;
         }
@@ -258,8 +259,14 @@ mod tests {
             split_authority("www.youtube.com:443", 80),
             Some(("www.youtube.com".into(), 443))
         );
-        assert_eq!(split_authority("[::1]:8080", 80), Some(("::1".into(), 8080)));
-        assert_eq!(split_authority("example.org", 443), Some(("example.org".into(), 443)));
+        assert_eq!(
+            split_authority("[::1]:8080", 80),
+            Some(("::1".into(), 8080))
+        );
+        assert_eq!(
+            split_authority("example.org", 443),
+            Some(("example.org".into(), 443))
+        );
         assert_eq!(split_authority("h:x", 443), None);
     }
 }
