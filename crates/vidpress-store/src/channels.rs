@@ -301,9 +301,9 @@ pub async fn apply_feed(
 ) -> Result<Applied, StoreError> {
     let mut applied = Applied::default();
     for entry in entries {
-        if !entry
+        if entry
             .published_at
-            .is_some_and(|published| published >= channel.created_at)
+            .is_none_or(|published| published < channel.created_at)
         {
             applied.too_old += 1;
             continue;
