@@ -34,8 +34,9 @@ impl FromStr for LogFormat {
     }
 }
 
-/// Every setting, with defaults applied.
-#[derive(Debug, Clone)]
+/// Every setting, with defaults applied. `Debug` hides the API token and the database
+/// password.
+#[derive(Clone)]
 pub struct Config {
     /// Address the web server listens on.
     pub listen: SocketAddr,
@@ -88,6 +89,71 @@ pub struct Config {
     pub websub_lease_seconds: u64,
     /// Seconds between two polls of a linked channel's feed, the backstop for missed pushes.
     pub feed_poll_seconds: u64,
+    /// The longest video or upload transcribed, in minutes (yt-dlp's filter and the decoder).
+    pub max_media_minutes: u64,
+    /// The largest download, in megabytes (yt-dlp's `--max-filesize`).
+    pub max_download_mb: u64,
+    /// Megabytes that must stay free on the data disk; a download with less fails first.
+    pub min_free_disk_mb: u64,
+    /// yt-dlp's extractors for video URLs, comma-separated: `youtube` (the default) or e.g.
+    /// `default` for every site yt-dlp knows.
+    pub video_extractors: String,
+    /// Whether video URLs may point at loopback, private, link-local or metadata addresses.
+    pub allow_private_addresses: bool,
+    /// Seconds a client may take to send a request's headers.
+    pub http_header_timeout_seconds: u64,
+    /// Seconds a request may take to be answered, and the longest pause in a request body.
+    pub http_request_timeout_seconds: u64,
+    /// Most HTTP connections served at once; more wait to be accepted.
+    pub http_max_connections: usize,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field(
+                "database_url",
+                &vidpress_store::redact_url(&self.database_url),
+            )
+            .field("data_dir", &self.data_dir)
+            .field("models_dir", &self.models_dir)
+            .field("worker_concurrency", &self.worker_concurrency)
+            .field("transcribe_concurrency", &self.transcribe_concurrency)
+            .field("job_lease_seconds", &self.job_lease_seconds)
+            .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
+            .field("log_format", &self.log_format)
+            .field("model", &self.model)
+            .field("transcribe_threads", &self.transcribe_threads)
+            .field("device", &self.device)
+            .field("ytdlp", &self.ytdlp)
+            .field("fetch_timeout_seconds", &self.fetch_timeout_seconds)
+            .field("job_max_attempts", &self.job_max_attempts)
+            .field("api_token", &self.api_token.as_ref().map(|_| "***"))
+            .field("owner_email", &self.owner_email)
+            .field("max_upload_mb", &self.max_upload_mb)
+            .field("allow_signup", &self.allow_signup)
+            .field("public_url", &self.public_url)
+            .field("websub_hub_url", &self.websub_hub_url)
+            .field("youtube_base_url", &self.youtube_base_url)
+            .field("websub_lease_seconds", &self.websub_lease_seconds)
+            .field("feed_poll_seconds", &self.feed_poll_seconds)
+            .field("max_media_minutes", &self.max_media_minutes)
+            .field("max_download_mb", &self.max_download_mb)
+            .field("min_free_disk_mb", &self.min_free_disk_mb)
+            .field("video_extractors", &self.video_extractors)
+            .field("allow_private_addresses", &self.allow_private_addresses)
+            .field(
+                "http_header_timeout_seconds",
+                &self.http_header_timeout_seconds,
+            )
+            .field(
+                "http_request_timeout_seconds",
+                &self.http_request_timeout_seconds,
+            )
+            .field("http_max_connections", &self.http_max_connections)
+            .finish()
+    }
 }
 
 /// YouTube's hub.
@@ -278,6 +344,27 @@ impl Config {
             feed_poll_seconds: src
                 .get::<Positive>("feed_poll_seconds")?
                 .map_or(3600, |p| p.0 as u64),
+            max_media_minutes: src
+                .get::<Positive>("max_media_minutes")?
+                .map_or(240, |p| p.0 as u64),
+            max_download_mb: src
+                .get::<Positive>("max_download_mb")?
+                .map_or(4096, |p| p.0 as u64),
+            min_free_disk_mb: src.get("min_free_disk_mb")?.unwrap_or(1024),
+            video_extractors: src
+                .get::<String>("video_extractors")?
+                .filter(|e| !e.trim().is_empty())
+                .unwrap_or_else(|| vidpress_media::DEFAULT_EXTRACTORS.to_owned()),
+            allow_private_addresses: src.get("allow_private_addresses")?.unwrap_or(false),
+            http_header_timeout_seconds: src
+                .get::<Positive>("http_header_timeout_seconds")?
+                .map_or(30, |p| p.0 as u64),
+            http_request_timeout_seconds: src
+                .get::<Positive>("http_request_timeout_seconds")?
+                .map_or(300, |p| p.0 as u64),
+            http_max_connections: src
+                .get::<Positive>("http_max_connections")?
+                .map_or(1024, |p| p.0),
             listen,
             data_dir,
         };
@@ -399,5 +486,23 @@ mod tests {
         )
         .unwrap_err();
         assert!(!err.to_string().contains("pw@"), "{err}");
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("VIDPRESS_API_TOKEN", "tok-SECRET-1"),
+                (
+                    "VIDPRESS_DATABASE_URL",
+                    "postgres://app:pw-SECRET-2@db/v?password=pw-SECRET-3",
+                ),
+            ]),
+        )
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("max_media_minutes"), "{shown}");
     }
 }

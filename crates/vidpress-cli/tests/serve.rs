@@ -69,6 +69,11 @@ async fn serves_and_stops_cleanly(database_url: &str, workdir: &std::path::Path)
         logs.contains("shutdown requested") && logs.contains("stopped cleanly"),
         "{logs}"
     );
+    // Logs to a pipe (a file, a journal) carry no colour codes.
+    assert!(
+        !logs.contains('\u{1b}'),
+        "escape codes in piped logs: {logs:?}"
+    );
     assert!(
         reqwest::get(format!("{base}/healthz")).await.is_err(),
         "still serving after exit"

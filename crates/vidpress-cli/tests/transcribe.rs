@@ -27,6 +27,9 @@ fn vidpress(models: &Path) -> Command {
     cmd.env_remove("VIDPRESS_CONFIG")
         .env("VIDPRESS_MODELS_DIR", models)
         .env("RUST_LOG", "warn")
+        // The URL test serves its video from 127.0.0.1 as a plain file.
+        .env("VIDPRESS_VIDEO_EXTRACTORS", "default")
+        .env("VIDPRESS_ALLOW_PRIVATE_ADDRESSES", "true")
         .current_dir(repo_root());
     cmd
 }

@@ -3,7 +3,8 @@
 //! long the input is.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ffmpeg_next as ffmpeg;
@@ -14,6 +15,12 @@ use ffmpeg::{ChannelLayout, Dictionary, Packet, codec, format, frame, media, sof
 
 /// The sample rate of every decoded sample stream (what Whisper expects).
 pub const SAMPLE_RATE: u32 = 16_000;
+
+/// The demuxers an untrusted file may be read with: media containers only. Playlists and
+/// other formats that open further files or URLs (HLS, DASH, concat, image sequences) are
+/// not among them, so an uploaded `.m3u8` cannot read another file.
+const FORMAT_WHITELIST: &str = "mov,mp4,m4a,matroska,webm,mp3,flac,ogg,wav,w64,aac,aiff,caf,avi,\
+     asf,flv,mpegts,mpeg,amr,au,wv,ape,tta,ac3,eac3,dts,mpc,mpc8,oma,xwma,voc,mlp,truehd";
 
 /// Demuxer errors in a row after which the rest of the file is taken to be missing.
 const MAX_CONSECUTIVE_READ_ERRORS: u32 = 64;
@@ -73,6 +80,23 @@ pub enum AudioError {
         #[source]
         source: ffmpeg::Error,
     },
+    /// The audio is longer than the limit the caller set: the file declares more, or decoding
+    /// ran past the limit (a file that declares no length, or one that lies).
+    #[error("{}: the audio is longer than the limit of {} minutes ({})", path.display(), limit.as_secs() / 60, describe_found(*declared))]
+    TooLong {
+        /// The file.
+        path: PathBuf,
+        /// The limit.
+        limit: Duration,
+        /// The length the file declares, when the refusal came from it.
+        declared: Option<Duration>,
+    },
+    /// Decoding was stopped by the caller's stop flag.
+    #[error("{}: decoding was stopped", path.display())]
+    Stopped {
+        /// The file.
+        path: PathBuf,
+    },
     /// FFmpeg failed in a way not covered above.
     #[error("{}: FFmpeg failed while {action}: {source}", path.display())]
     Ffmpeg {
@@ -96,9 +120,28 @@ impl AudioError {
             | Self::Truncated { path, .. }
             | Self::Corrupt { path, .. }
             | Self::UnsupportedCodec { path, .. }
+            | Self::TooLong { path, .. }
+            | Self::Stopped { path }
             | Self::Ffmpeg { path, .. } => path,
         }
     }
+}
+
+fn describe_found(declared: Option<Duration>) -> String {
+    match declared {
+        Some(d) => format!("it declares {:.1} minutes", d.as_secs_f64() / 60.0),
+        None => "decoding was stopped at the limit".into(),
+    }
+}
+
+/// Limits on one decode.
+#[derive(Debug, Clone, Default)]
+pub struct DecodeOptions {
+    /// The longest audio accepted: a file declaring more is refused when opened, and decoding
+    /// stops with [`AudioError::TooLong`] once this much audio has come out.
+    pub max_duration: Option<Duration>,
+    /// Decoding stops with [`AudioError::Stopped`] soon after this flag is set.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// What a probe learned about a file's audio.
@@ -176,6 +219,10 @@ pub struct AudioDecoder {
     bad_packets: u64,
     read_errors: u64,
     consecutive_read_errors: u32,
+    /// The most samples handed out before [`AudioError::TooLong`].
+    max_samples: Option<u64>,
+    max_duration: Option<Duration>,
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl std::fmt::Debug for AudioDecoder {
@@ -228,8 +275,21 @@ impl AudioDecoder {
 
         // The `file:` prefix stops FFmpeg from reading a name like `http:…` or `concat:…` as
         // a protocol: this function only ever reads local files.
-        let input = match format::input(&format!("file:{text_path}")) {
+        // Only local files, and only media containers (see FORMAT_WHITELIST): nothing in the
+        // file can make FFmpeg open another file or a URL.
+        let mut options = Dictionary::new();
+        options.set("protocol_whitelist", "file");
+        options.set("format_whitelist", FORMAT_WHITELIST);
+        let input = match format::input_with_dictionary(&format!("file:{text_path}"), options) {
             Ok(input) => input,
+            Err(ffmpeg::Error::Other { errno }) if errno == libc_einval() => {
+                return Err(AudioError::NotMedia {
+                    path: owned,
+                    detail: "its format is not one Vidpress reads (playlists and other formats \
+                             that refer to further files are refused)"
+                        .into(),
+                });
+            }
             Err(error) => return Err(open_failure(path, error)),
         };
 
@@ -301,7 +361,31 @@ impl AudioDecoder {
             bad_packets: 0,
             read_errors: 0,
             consecutive_read_errors: 0,
+            max_samples: None,
+            max_duration: None,
+            stop: None,
         })
+    }
+
+    /// Opens `path` as [`AudioDecoder::open`] does and applies `options`: a file that declares
+    /// more audio than `max_duration` is refused here, before anything is decoded.
+    pub fn open_with(path: &Path, options: &DecodeOptions) -> Result<Self, AudioError> {
+        let mut decoder = Self::open(path)?;
+        if let Some(max) = options.max_duration {
+            if let Some(declared) = decoder.duration()
+                && declared > max
+            {
+                return Err(AudioError::TooLong {
+                    path: decoder.path.clone(),
+                    limit: max,
+                    declared: Some(declared),
+                });
+            }
+            decoder.max_duration = Some(max);
+            decoder.max_samples = Some((max.as_secs_f64() * f64::from(SAMPLE_RATE)).ceil() as u64);
+        }
+        decoder.stop = options.stop.clone();
+        Ok(decoder)
     }
 
     /// What the file declares about its audio.
@@ -344,6 +428,17 @@ impl AudioDecoder {
     /// audio. Chunks vary in length (typically one codec frame, a few hundred samples).
     /// After an error, further calls return `Ok(None)`.
     pub fn next_chunk(&mut self) -> Result<Option<&[f32]>, AudioError> {
+        if self.phase != Phase::Done
+            && self
+                .stop
+                .as_ref()
+                .is_some_and(|stop| stop.load(Ordering::Relaxed))
+        {
+            self.phase = Phase::Done;
+            return Err(AudioError::Stopped {
+                path: self.path.clone(),
+            });
+        }
         let produced = match self.advance() {
             Ok(n) => n,
             Err(error) => {
@@ -355,6 +450,16 @@ impl AudioDecoder {
             0 => Ok(None),
             n => {
                 self.samples_out += n as u64;
+                if let (Some(max_samples), Some(limit)) = (self.max_samples, self.max_duration)
+                    && self.samples_out > max_samples
+                {
+                    self.phase = Phase::Done;
+                    return Err(AudioError::TooLong {
+                        path: self.path.clone(),
+                        limit,
+                        declared: None,
+                    });
+                }
                 Ok(Some(&self.resampled.plane::<f32>(0)[..n]))
             }
         }
@@ -640,6 +745,11 @@ impl AudioDecoder {
     }
 }
 
+/// `EINVAL`, FFmpeg's answer to a format that is not on the whitelist.
+fn libc_einval() -> i32 {
+    rustix::io::Errno::INVAL.raw_os_error()
+}
+
 /// Maps a failure to open a file into the most useful error: a known container signature
 /// means a damaged or cut-off file rather than something that is not media at all.
 fn open_failure(path: &Path, error: ffmpeg::Error) -> AudioError {
@@ -815,7 +925,16 @@ pub fn decode_audio_chunks(
 /// Decodes the whole audio of `path` into one vector of 16 kHz mono `f32` samples.
 /// `on_progress` gets values from 0 to 1 and ends with 1.
 pub fn decode_audio(path: &Path, on_progress: impl FnMut(f32)) -> Result<Vec<f32>, AudioError> {
-    let mut decoder = AudioDecoder::open(path)?;
+    decode_audio_with(path, &DecodeOptions::default(), on_progress)
+}
+
+/// Decodes as [`decode_audio`] does, within the limits of `options`.
+pub fn decode_audio_with(
+    path: &Path,
+    options: &DecodeOptions,
+    on_progress: impl FnMut(f32),
+) -> Result<Vec<f32>, AudioError> {
+    let mut decoder = AudioDecoder::open_with(path, options)?;
     // Reserving the declared length up front avoids the vector doubling (and briefly
     // holding two copies) on long files.
     let declared = decoder

@@ -8,8 +8,10 @@ pub mod fetch;
 mod tags;
 
 pub use audio::{
-    AudioDecoder, AudioError, AudioInfo, SAMPLE_RATE, decode_audio, decode_audio_chunks,
-    probe_audio,
+    AudioDecoder, AudioError, AudioInfo, DecodeOptions, SAMPLE_RATE, decode_audio,
+    decode_audio_chunks, decode_audio_with, probe_audio,
 };
-pub use fetch::{FetchError, FetchOptions, FetchProgress, default_ytdlp, fetch, is_url};
+pub use fetch::{
+    DEFAULT_EXTRACTORS, FetchError, FetchOptions, FetchProgress, default_ytdlp, fetch, is_url,
+};
 pub use tags::media_title;

@@ -5,8 +5,15 @@ mod support;
 
 use std::path::Path;
 
-use support::{CLIP_SECONDS, Media, SPEECH_START, onset, rms};
-use vidpress_media::{AudioDecoder, AudioError, decode_audio, decode_audio_chunks, probe_audio};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use support::{CLIP_SECONDS, Media, SPEECH_START, ffmpeg_cli, onset, rms};
+use vidpress_media::{
+    AudioDecoder, AudioError, DecodeOptions, decode_audio, decode_audio_chunks, decode_audio_with,
+    probe_audio,
+};
 
 /// Allowed error on durations and onsets.
 const TOLERANCE_SECONDS: f64 = 0.05;
@@ -339,4 +346,119 @@ fn a_containers_own_title_is_read_and_a_missing_one_is_none() {
         vidpress_media::media_title(&media.path("missing.mkv")),
         None
     );
+}
+
+fn limited(minutes: u64) -> DecodeOptions {
+    DecodeOptions {
+        max_duration: Some(Duration::from_secs(minutes * 60)),
+        ..DecodeOptions::default()
+    }
+}
+
+#[test]
+fn an_hours_long_flac_of_silence_is_refused_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let flac = dir.path().join("five-hours.flac");
+    ffmpeg_cli(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "anullsrc=r=8000:cl=mono",
+        "-t",
+        "18000",
+        "-c:a",
+        "flac",
+        flac.to_str().unwrap(),
+    ]);
+    let size = std::fs::metadata(&flac).unwrap().len();
+    assert!(size < 8 * 1024 * 1024, "the test file is {size} bytes");
+    // Refused by what the file declares, before a single sample is decoded.
+    let error = AudioDecoder::open_with(&flac, &limited(240)).unwrap_err();
+    assert!(
+        matches!(error, AudioError::TooLong { declared: Some(d), .. } if d >= Duration::from_secs(17_900)),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(message.contains("limit of 240 minutes"), "{message}");
+    let error = decode_audio_with(&flac, &limited(240), |_| {}).unwrap_err();
+    assert!(matches!(error, AudioError::TooLong { .. }), "{error:?}");
+}
+
+#[test]
+fn audio_that_declares_no_length_stops_at_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    // A Matroska file written as a live stream carries no duration.
+    let mkv = dir.path().join("undeclared.mkv");
+    ffmpeg_cli(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "anullsrc=r=8000:cl=mono",
+        "-t",
+        "300",
+        "-c:a",
+        "flac",
+        "-live",
+        "1",
+        mkv.to_str().unwrap(),
+    ]);
+    let mut decoder = AudioDecoder::open_with(&mkv, &limited(1)).unwrap();
+    assert_eq!(decoder.duration(), None, "the file declares a length");
+    let error = loop {
+        match decoder.next_chunk() {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("decoded all {} samples", decoder.samples_decoded()),
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        matches!(error, AudioError::TooLong { declared: None, .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("limit of 1 minutes"), "{error}");
+    // Stopped within a chunk of the limit, not at the end of the file.
+    let decoded = decoder.samples_decoded();
+    assert!(decoded <= 61 * 16_000, "{decoded} samples decoded");
+}
+
+#[test]
+fn a_stop_flag_ends_decoding() {
+    let media = Media::new();
+    let file = media.encode("stop.flac", None, &["-c:a", "flac"]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let options = DecodeOptions {
+        stop: Some(stop.clone()),
+        ..DecodeOptions::default()
+    };
+    let mut decoder = AudioDecoder::open_with(&file, &options).unwrap();
+    assert!(decoder.next_chunk().unwrap().is_some());
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let error = decoder.next_chunk().unwrap_err();
+    assert!(matches!(error, AudioError::Stopped { .. }), "{error:?}");
+    assert!(decoder.next_chunk().unwrap().is_none());
+}
+
+#[test]
+fn a_playlist_cannot_make_the_decoder_read_other_files() {
+    let media = Media::new();
+    // A real media file next to a playlist that points at it by absolute path: decoding the
+    // playlist would hand out that file's audio.
+    let secret = media.encode("secret.wav", None, &["-c:a", "pcm_s16le"]);
+    let playlist = media.text(
+        "upload.m3u8",
+        &format!(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:8\n#EXTINF:8.0,\n{}\n#EXT-X-ENDLIST\n",
+            secret.display()
+        ),
+    );
+    let error = decode_audio(&playlist, |_| {}).unwrap_err();
+    assert!(matches!(error, AudioError::NotMedia { .. }), "{error:?}");
+    let concat = media.text(
+        "upload.ffconcat",
+        &format!("ffconcat version 1.0\nfile '{}'\n", secret.display()),
+    );
+    let error = decode_audio(&concat, |_| {}).unwrap_err();
+    assert!(matches!(error, AudioError::NotMedia { .. }), "{error:?}");
+    // The file itself still decodes.
+    assert!(!decode_audio(&secret, |_| {}).unwrap().is_empty());
 }

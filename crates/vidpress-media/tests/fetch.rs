@@ -14,6 +14,10 @@ fn options() -> FetchOptions {
         ytdlp: ytdlp(),
         timeout: Duration::from_secs(120),
         socket_timeout: Duration::from_secs(20),
+        // The tests serve plain files on 127.0.0.1: yt-dlp's generic extractor handles them.
+        extractors: "default".into(),
+        addresses: vidpress_core::net::AddressPolicy::ALLOW_PRIVATE,
+        ..FetchOptions::default()
     }
 }
 
@@ -341,4 +345,218 @@ async fn rejects_bad_arguments_before_running_anything() {
     .await
     .unwrap_err();
     assert!(matches!(error, FetchError::BadFileStem { .. }), "{error:?}");
+}
+
+/// An HLS playlist of `seconds`, one segment; without `#EXT-X-ENDLIST` it is a live stream.
+fn playlist(seconds: u64, ended: bool) -> String {
+    format!(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:{seconds}\n#EXT-X-MEDIA-SEQUENCE:0\n\
+         #EXTINF:{seconds}.0,\nsegment0.ts\n{}",
+        if ended { "#EXT-X-ENDLIST\n" } else { "" }
+    )
+}
+
+#[tokio::test]
+async fn a_video_longer_than_the_limit_is_refused_before_downloading() {
+    let served = tempfile::tempdir().unwrap();
+    // Ten hours, by the playlist's own account.
+    std::fs::write(served.path().join("long.m3u8"), playlist(36_000, true)).unwrap();
+    let server = Server::start(served.path());
+    let out = tempfile::tempdir().unwrap();
+    let error = fetch(
+        &server.url("long.m3u8"),
+        out.path(),
+        "l1",
+        &options(),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, FetchError::TooLong { limit, .. } if limit == Duration::from_secs(240 * 60)),
+        "{error:?}"
+    );
+    assert!(!error.is_retryable());
+    assert!(error.to_string().contains("240 minutes"), "{error}");
+    assert!(
+        !server.requests().iter().any(|r| r.contains("segment0")),
+        "media was requested: {:?}",
+        server.requests()
+    );
+    assert!(
+        files_named(out.path(), "l1").is_empty(),
+        "files left behind"
+    );
+}
+
+#[tokio::test]
+async fn a_live_stream_is_refused_and_retried_later() {
+    let served = tempfile::tempdir().unwrap();
+    std::fs::write(served.path().join("live.m3u8"), playlist(6, false)).unwrap();
+    let server = Server::start(served.path());
+    let out = tempfile::tempdir().unwrap();
+    let error = fetch(
+        &server.url("live.m3u8"),
+        out.path(),
+        "l2",
+        &options(),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, FetchError::Live { .. }), "{error:?}");
+    assert!(error.is_retryable());
+    assert!(error.retry_after().is_some());
+    assert!(
+        files_named(out.path(), "l2").is_empty(),
+        "files left behind"
+    );
+}
+
+#[tokio::test]
+async fn a_download_over_the_size_limit_is_refused_and_removed() {
+    let media = Media::new();
+    let served = tempfile::tempdir().unwrap();
+    let video = media.encode("big.mp4", Some("libx264"), &["-c:a", "aac"]);
+    std::fs::copy(&video, served.path().join("big.mp4")).unwrap();
+    let server = Server::start(served.path());
+    let out = tempfile::tempdir().unwrap();
+    let opts = FetchOptions {
+        max_filesize: Some(1000),
+        ..options()
+    };
+    let error = fetch(&server.url("big.mp4"), out.path(), "l3", &opts, |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            FetchError::TooLarge {
+                limit_bytes: 1000,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        files_named(out.path(), "l3").is_empty(),
+        "files left behind"
+    );
+}
+
+#[tokio::test]
+async fn too_little_free_disk_fails_before_downloading() {
+    let served = tempfile::tempdir().unwrap();
+    let server = Server::start(served.path());
+    let out = tempfile::tempdir().unwrap();
+    let opts = FetchOptions {
+        min_free_bytes: u64::MAX,
+        ..options()
+    };
+    let error = fetch(&server.url("talk.mp4"), out.path(), "l4", &opts, |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(error, FetchError::LowDisk { .. }), "{error:?}");
+    assert!(error.to_string().contains("must stay free"), "{error}");
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
+}
+
+#[tokio::test]
+async fn only_youtube_is_fetched_by_default() {
+    let media = Media::new();
+    let served = tempfile::tempdir().unwrap();
+    let video = media.encode("talk.mp4", Some("libx264"), &["-c:a", "aac"]);
+    std::fs::copy(&video, served.path().join("talk.mp4")).unwrap();
+    let server = Server::start(served.path());
+    let out = tempfile::tempdir().unwrap();
+    let opts = FetchOptions {
+        ytdlp: ytdlp(),
+        ..FetchOptions::default()
+    };
+    let error = fetch(&server.url("talk.mp4"), out.path(), "l5", &opts, |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(error, FetchError::Unsupported { .. }), "{error:?}");
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
+}
+
+#[tokio::test]
+async fn yt_dlp_does_not_inherit_secrets() {
+    // A yt-dlp stand-in that reports its environment as its error.
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("yt-dlp");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho \"ERROR: env: $(env | tr '\\n' ' ')\" >&2\nexit 1\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let opts = FetchOptions {
+        ytdlp: fake,
+        ..options()
+    };
+    // The test process has CARGO_* variables (set by cargo); none may reach yt-dlp.
+    let out = tempfile::tempdir().unwrap();
+    let error = fetch("http://127.0.0.1:9/x.mp4", out.path(), "l6", &opts, |_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("PATH="), "{error}");
+    assert!(!error.contains("CARGO"), "the environment leaked: {error}");
+}
+
+#[tokio::test]
+async fn loopback_is_refused_at_fetch_time_unless_allowed() {
+    let media = Media::new();
+    let served = tempfile::tempdir().unwrap();
+    let video = media.encode("talk.mp4", Some("libx264"), &["-c:a", "aac"]);
+    std::fs::copy(&video, served.path().join("talk.mp4")).unwrap();
+    let server = Server::start(served.path());
+    let out = tempfile::tempdir().unwrap();
+    let opts = FetchOptions {
+        addresses: vidpress_core::net::AddressPolicy::PUBLIC_ONLY,
+        ..options()
+    };
+    let error = fetch(&server.url("talk.mp4"), out.path(), "g1", &opts, |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(error, FetchError::Forbidden { .. }), "{error:?}");
+    assert!(error.to_string().contains("loopback"), "{error}");
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
+    assert!(
+        files_named(out.path(), "g1").is_empty(),
+        "files left behind"
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_to_a_refused_address_is_refused() {
+    let served = tempfile::tempdir().unwrap();
+    let server = Server::start(served.path());
+    let out = tempfile::tempdir().unwrap();
+    // Loopback is allowed here (the origin is on it); the redirect's targets never are.
+    for (target, class) in [
+        ("169.254.169.254/latest/meta-data/", "metadata"),
+        ("0.0.0.0:9/video.mp4", "0.0.0.0"),
+    ] {
+        let url = server.url(&format!("redirect/{target}"));
+        let error = fetch(&url, out.path(), "g2", &options(), |_| {})
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, FetchError::Forbidden { .. }),
+            "{target}: {error:?}"
+        );
+        assert!(error.to_string().contains(class), "{target}: {error}");
+    }
+    assert!(
+        server.requests().iter().all(|r| r.contains("/redirect/")),
+        "{:?}",
+        server.requests()
+    );
+    assert!(
+        files_named(out.path(), "g2").is_empty(),
+        "files left behind"
+    );
 }

@@ -248,6 +248,16 @@ impl Store {
             )
             .await?;
         }
+        // Its queued feed polls end here: none may run for a later link of the channel.
+        sqlx::query(
+            "UPDATE jobs SET state = 'cancelled', finished_at = $1, updated_at = $1 \
+             WHERE kind = $2 AND state = 'queued' AND payload = $3",
+        )
+        .bind(now)
+        .bind(JobKind::PollFeed.as_str())
+        .bind(poll_payload(channel_id).to_string())
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM channels WHERE id = $1")
             .bind(channel_id)
             .execute(&mut *tx)
@@ -257,16 +267,91 @@ impl Store {
     }
 }
 
-/// Records a video a feed announced, inside the caller's transaction: inserted once per
-/// channel with its `fetch` job; a later announcement with a newer `updated` changes only the
-/// title; anything else is a repeat.
+/// A video a feed says was deleted.
+#[derive(Debug, Clone, Copy)]
+pub struct DeletedVideo<'a> {
+    pub youtube_id: &'a VideoId,
+    /// When, epoch milliseconds.
+    pub deleted_at: i64,
+}
+
+/// What [`apply_feed`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// New videos and their fetch jobs.
+    pub new: Vec<(i64, JobId)>,
+    /// Known videos whose title changed.
+    pub retitled: usize,
+    /// Entries published before the channel was linked (or undated), left alone.
+    pub too_old: usize,
+    /// Videos newly marked deleted.
+    pub deleted: usize,
+}
+
+/// Applies what a feed (a push or a poll) says about a channel, inside the caller's
+/// transaction, by the same rules on every path: only videos published since the channel was
+/// linked are recorded (a push about an old video's title edit enqueues nothing), each new
+/// video's fetch job gets `max_attempts`, and tombstones mark known videos deleted.
+pub async fn apply_feed(
+    conn: &mut AnyConnection,
+    channel: &Channel,
+    entries: &[AnnouncedVideo<'_>],
+    deleted: &[DeletedVideo<'_>],
+    max_attempts: u32,
+) -> Result<Applied, StoreError> {
+    let mut applied = Applied::default();
+    for entry in entries {
+        if entry
+            .published_at
+            .is_none_or(|published| published < channel.created_at)
+        {
+            applied.too_old += 1;
+            continue;
+        }
+        match record_announced_video(conn, channel, entry, max_attempts).await? {
+            Recorded::New { video_id, job } => applied.new.push((video_id, job)),
+            Recorded::TitleUpdated { .. } => applied.retitled += 1,
+            Recorded::Unchanged => {}
+        }
+    }
+    for gone in deleted {
+        if mark_video_deleted(conn, channel, gone.youtube_id, gone.deleted_at).await? {
+            applied.deleted += 1;
+        }
+    }
+    Ok(applied)
+}
+
+/// Records a video a feed announced, inside the caller's transaction: one video per YouTube id
+/// and owner, whatever happened to the channel link (a video seen under an earlier link of the
+/// same channel is taken over by this one, not copied), inserted with its `fetch` job; a later
+/// announcement with a newer `updated` changes only the title; anything else is a repeat.
 pub async fn record_announced_video(
     conn: &mut AnyConnection,
     channel: &Channel,
     video: &AnnouncedVideo<'_>,
+    max_attempts: u32,
 ) -> Result<Recorded, StoreError> {
     let now = now_ms();
-    let inserted = sqlx::query(
+    // A video recorded under an earlier link of this channel belongs to this link now.
+    sqlx::query(
+        "UPDATE videos SET channel_id = $1 WHERE user_id = $2 AND youtube_id = $3 \
+         AND (channel_id IS NULL OR channel_id <> $1)",
+    )
+    .bind(channel.id)
+    .bind(channel.user_id.0)
+    .bind(video.youtube_id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    let known = sqlx::query("SELECT id FROM videos WHERE user_id = $1 AND youtube_id = $2")
+        .bind(channel.user_id.0)
+        .bind(video.youtube_id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let inserted = if known.is_some() {
+        None
+    } else {
+        sqlx::query(
         "INSERT INTO videos (user_id, channel_id, youtube_id, source_url, title, state, published_at, \
          feed_updated_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'new', $6, $7, $8, $8) \
          ON CONFLICT (channel_id, youtube_id) DO NOTHING RETURNING id",
@@ -280,7 +365,8 @@ pub async fn record_announced_video(
     .bind(video.updated_at)
     .bind(now)
     .fetch_optional(&mut *conn)
-    .await?;
+    .await?
+    };
     if let Some(row) = inserted {
         let video_id: i64 = row.try_get("id")?;
         // The same first step, payload and attempts as every other entry point.
@@ -288,7 +374,7 @@ pub async fn record_announced_video(
             conn,
             JobKind::Fetch,
             crate::VideoKey(video_id),
-            crate::queue::DEFAULT_MAX_ATTEMPTS,
+            max_attempts,
         )
         .await?;
         return Ok(Recorded::New { video_id, job });
@@ -323,12 +409,12 @@ pub async fn mark_video_deleted(
     deleted_at: i64,
 ) -> Result<bool, StoreError> {
     let result = sqlx::query(
-        "UPDATE videos SET deleted_at = $1, updated_at = $2 WHERE channel_id = $3 AND youtube_id = $4 \
+        "UPDATE videos SET deleted_at = $1, updated_at = $2 WHERE user_id = $3 AND youtube_id = $4 \
          AND deleted_at IS NULL",
     )
     .bind(deleted_at)
     .bind(now_ms())
-    .bind(channel.id)
+    .bind(channel.user_id.0)
     .bind(youtube_id.as_str())
     .execute(conn)
     .await?;

@@ -93,13 +93,55 @@ impl DerefMut for Transaction {
 
 /// The URL with any password replaced by `***`, safe to log or show.
 pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            // Setting a password only fails for URLs that cannot have one, excluded above.
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        // Not a URL: nothing can be told apart from a secret, so nothing of it is shown.
+        return "(not a URL)".to_owned();
+    };
+    if parsed.password().is_some() {
+        // Setting a password only fails for URLs that cannot have one, excluded above.
+        let _ = parsed.set_password(Some("***"));
+    }
+    // libpq and sqlx also take the password as a query parameter.
+    if parsed
+        .query_pairs()
+        .any(|(k, _)| k.eq_ignore_ascii_case("password"))
+    {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k.eq_ignore_ascii_case("password") {
+                    "***".to_owned()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_are_hidden_wherever_the_url_carries_them() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db/vidpress"),
+            "postgres://app:***@db/vidpress"
+        );
+        let redacted = redact_url("postgres://app@db/vidpress?sslmode=require&password=s3cret");
+        assert!(!redacted.contains("s3cret"), "{redacted}");
+        assert!(redacted.contains("sslmode=require"), "{redacted}");
+        let redacted = redact_url("postgres://app@db/vidpress?PASSWORD=s3cret");
+        assert!(!redacted.contains("s3cret"), "{redacted}");
+        assert_eq!(
+            redact_url("sqlite://data/vidpress.db"),
+            "sqlite://data/vidpress.db"
+        );
+        assert!(!redact_url("host=db password=s3cret").contains("s3cret"));
     }
 }
 

@@ -310,17 +310,31 @@ impl Store {
         .transpose()
     }
 
-    /// Jobs whose worker died on their last attempt cannot be claimed again: mark them failed.
+    /// Jobs whose worker died on their last attempt cannot be claimed again: mark them failed,
+    /// and their videos failed with a message (the workers' scratch sweep removes their files).
     async fn fail_abandoned(&self, now: i64) -> Result<(), StoreError> {
+        const MESSAGE: &str = "the worker running it stopped responding on its last attempt";
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE videos SET state = 'failed', error = $2, updated_at = $1 \
+             WHERE state NOT IN ('ready', 'failed', 'cancelled') AND id IN (SELECT video_id FROM jobs \
+               WHERE state = 'running' AND lease_expires_at < $1 AND attempts >= max_attempts \
+               AND video_id IS NOT NULL)",
+        )
+        .bind(now)
+        .bind(format!("{MESSAGE}; try it again from the dashboard"))
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "UPDATE jobs SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL, \
-             finished_at = $1, updated_at = $1, \
-             last_error = 'the worker running it stopped responding on its last attempt' \
+             finished_at = $1, updated_at = $1, last_error = $2 \
              WHERE state = 'running' AND lease_expires_at < $1 AND attempts >= max_attempts",
         )
         .bind(now)
-        .execute(self.pool())
+        .bind(MESSAGE)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -48,8 +48,9 @@ impl SubscriptionState {
     }
 }
 
-/// A stored subscription, with the channel it serves while that is still linked.
-#[derive(Debug, Clone)]
+/// A stored subscription, with the channel it serves while that is still linked. Its `Debug`
+/// output leaves out the callback token and the secret.
+#[derive(Clone)]
 pub struct Subscription {
     pub id: i64,
     /// The `channels` row; `None` once the channel was unlinked.
@@ -66,6 +67,25 @@ pub struct Subscription {
     pub lease_expires_at: Option<i64>,
     pub verified_at: Option<i64>,
     pub last_error: Option<String>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("id", &self.id)
+            .field("channel_id", &self.channel_id)
+            .field("user_id", &self.user_id)
+            .field("youtube_channel", &self.youtube_channel)
+            .field("topic", &self.topic)
+            .field("callback_token", &"***")
+            .field("secret", &"***")
+            .field("state", &self.state)
+            .field("lease_seconds", &self.lease_seconds)
+            .field("lease_expires_at", &self.lease_expires_at)
+            .field("verified_at", &self.verified_at)
+            .field("last_error", &self.last_error)
+            .finish()
+    }
 }
 
 /// The payload of `subscribe` and `unsubscribe` jobs.

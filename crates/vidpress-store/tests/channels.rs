@@ -2,7 +2,8 @@
 
 use vidpress_core::{ChannelId, JobKind, VideoId};
 use vidpress_store::channels::{
-    AnnouncedVideo, NewSubscription, Recorded, mark_video_deleted, record_announced_video,
+    AnnouncedVideo, DeletedVideo, NewSubscription, Recorded, apply_feed, mark_video_deleted,
+    record_announced_video,
 };
 use vidpress_store::subscriptions::SubscriptionState;
 use vidpress_store::testing::TestDb;
@@ -131,7 +132,7 @@ async fn a_video_is_inserted_once_with_its_fetch_job(db: TestDb) {
     for _ in 0..100 {
         let mut tx = store.begin().await.unwrap();
         outcomes.push(
-            record_announced_video(&mut tx, &linked.channel, &video("First", 2_000))
+            record_announced_video(&mut tx, &linked.channel, &video("First", 2_000), 5)
                 .await
                 .unwrap(),
         );
@@ -149,13 +150,13 @@ async fn a_video_is_inserted_once_with_its_fetch_job(db: TestDb) {
     let mut tx = store.begin().await.unwrap();
     // An older announcement arriving late cannot undo a newer title.
     assert_eq!(
-        record_announced_video(&mut tx, &linked.channel, &video("Edited", 3_000))
+        record_announced_video(&mut tx, &linked.channel, &video("Edited", 3_000), 5)
             .await
             .unwrap(),
         Recorded::TitleUpdated { video_id }
     );
     assert_eq!(
-        record_announced_video(&mut tx, &linked.channel, &video("First", 2_500))
+        record_announced_video(&mut tx, &linked.channel, &video("First", 2_500), 5)
             .await
             .unwrap(),
         Recorded::Unchanged
@@ -178,7 +179,7 @@ async fn a_video_is_inserted_once_with_its_fetch_job(db: TestDb) {
     };
     tx.commit().await.unwrap();
     let mut tx = store.begin().await.unwrap();
-    record_announced_video(&mut tx, &linked.channel, &rolled_back)
+    record_announced_video(&mut tx, &linked.channel, &rolled_back, 5)
         .await
         .unwrap();
     tx.rollback().await.unwrap();
@@ -212,4 +213,111 @@ async fn sqlite_insert_once() {
 #[tokio::test]
 async fn postgres_insert_once() {
     a_video_is_inserted_once_with_its_fetch_job(TestDb::postgres().await).await;
+}
+
+async fn feed_rules_hold_on_every_path_and_relinking_copies_nothing(db: TestDb) {
+    use sqlx::Row;
+    let store = &db.store;
+    let user = store.ensure_user("c@example.org").await.unwrap();
+    let channel = ChannelId::parse(CHANNEL).unwrap();
+    let linked = store
+        .link_channel(user.id, &channel, "", &subscription("t3"), 0)
+        .await
+        .unwrap();
+    let (old, a, b) = (
+        VideoId::parse("oldoldold01").unwrap(),
+        VideoId::parse("aaaaaaaaaa2").unwrap(),
+        VideoId::parse("bbbbbbbbbb2").unwrap(),
+    );
+    // Published well after both links below.
+    let later = vidpress_store::now_ms() + 3_600_000;
+    let entry = |id, published_at| AnnouncedVideo {
+        youtube_id: id,
+        title: "A title",
+        url: None,
+        published_at,
+        updated_at: Some(later),
+    };
+    let entries = [
+        entry(&old, Some(linked.channel.created_at - 86_400_000)),
+        entry(&a, Some(later)),
+        entry(&b, Some(later)),
+        entry(&old, None),
+    ];
+    let mut tx = store.begin().await.unwrap();
+    let applied = apply_feed(&mut tx, &linked.channel, &entries, &[], 2)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // An entry older than the link (a title edit of an old video) enqueues nothing.
+    assert_eq!(applied.too_old, 2);
+    assert_eq!(applied.new.len(), 2);
+    for (_, job) in &applied.new {
+        assert_eq!(store.job(*job).await.unwrap().max_attempts, 2);
+    }
+    let count = || async {
+        sqlx::query("SELECT COUNT(*) AS n FROM videos WHERE user_id = $1")
+            .bind(user.id.0)
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .get::<i64, _>("n")
+    };
+    assert_eq!(count().await, 2);
+
+    // Unlink: the channel's queued poll is cancelled. Relink and push the same entries: no
+    // new videos, and the known ones belong to the new link.
+    assert!(store.unlink_channel(user.id, &channel).await.unwrap());
+    let polls = jobs_of(store, JobKind::PollFeed).await;
+    assert!(
+        polls.iter().all(|(_, state)| state == "cancelled"),
+        "{polls:?}"
+    );
+    let relinked = store
+        .link_channel(user.id, &channel, "", &subscription("t4"), 0)
+        .await
+        .unwrap();
+    assert!(relinked.newly_linked);
+    assert_ne!(relinked.channel.id, linked.channel.id);
+    let mut tx = store.begin().await.unwrap();
+    let again = apply_feed(&mut tx, &relinked.channel, &entries, &[], 2)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(again.new.is_empty(), "{again:?}");
+    assert_eq!(count().await, 2);
+    assert_eq!(jobs_of(store, JobKind::Fetch).await.len(), 2);
+    let on_new_link = sqlx::query("SELECT COUNT(*) AS n FROM videos WHERE channel_id = $1")
+        .bind(relinked.channel.id)
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .get::<i64, _>("n");
+    assert_eq!(on_new_link, 2);
+    // A tombstone reaches a video whatever link it was first seen under.
+    let mut tx = store.begin().await.unwrap();
+    let gone = apply_feed(
+        &mut tx,
+        &relinked.channel,
+        &[],
+        &[DeletedVideo {
+            youtube_id: &a,
+            deleted_at: later,
+        }],
+        2,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(gone.deleted, 1);
+}
+
+#[tokio::test]
+async fn sqlite_feed_rules_and_relinking() {
+    feed_rules_hold_on_every_path_and_relinking_copies_nothing(TestDb::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_feed_rules_and_relinking() {
+    feed_rules_hold_on_every_path_and_relinking_copies_nothing(TestDb::postgres().await).await;
 }

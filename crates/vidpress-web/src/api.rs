@@ -17,8 +17,8 @@ use vidpress_store::{MediaSource, UserId, VideoKey};
 
 use crate::{AppError, AppState};
 
-/// How the API is reached and what it may do.
-#[derive(Debug, Clone)]
+/// How the API is reached and what it may do. `Debug` leaves the token out.
+#[derive(Clone)]
 pub struct ApiConfig {
     /// The bearer token; `None` turns the API off.
     pub token: Option<String>,
@@ -30,6 +30,44 @@ pub struct ApiConfig {
     pub max_upload_bytes: usize,
     /// Attempts each pipeline step gets.
     pub max_attempts: u32,
+    /// Which addresses submitted video URLs may point at.
+    pub addresses: vidpress_core::net::AddressPolicy,
+}
+
+impl std::fmt::Debug for ApiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiConfig")
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("user", &self.user)
+            .field("uploads_dir", &self.uploads_dir)
+            .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("max_attempts", &self.max_attempts)
+            .field("addresses", &self.addresses)
+            .finish()
+    }
+}
+
+/// Refuses a video URL whose host is, or resolves to, an address `policy` forbids (loopback,
+/// private, link-local, cloud metadata), with a sentence saying why.
+pub(crate) async fn check_url_address(
+    url: &str,
+    policy: vidpress_core::net::AddressPolicy,
+) -> Result<(), String> {
+    let parsed = url::Url::parse(url.trim()).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let addresses: Vec<std::net::IpAddr> = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => vec![ip.into()],
+        Some(url::Host::Ipv6(ip)) => vec![ip.into()],
+        Some(url::Host::Domain(name)) => tokio::net::lookup_host((name, port))
+            .await
+            .map_err(|e| format!("the host `{name}` cannot be found: {e}"))?
+            .map(|a| a.ip())
+            .collect(),
+        None => return Err(format!("`{url}` has no host")),
+    };
+    policy
+        .check_all(addresses)
+        .map_err(|e| format!("`{url}` is refused: {e}"))
 }
 
 pub(crate) fn router(max_upload_bytes: usize) -> Router<AppState> {
@@ -41,6 +79,62 @@ pub(crate) fn router(max_upload_bytes: usize) -> Router<AppState> {
         )
         .route("/api/videos/{id}", get(video_status))
         .route("/api/videos/{id}/cancel", post(cancel))
+}
+
+/// The user a request's bearer token acts for. As an extractor it runs before the body is
+/// read or parsed, so a request without a valid token gets 401 whatever it carries.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ApiUser(pub(crate) UserId);
+
+impl axum::extract::FromRequestParts<AppState> for ApiUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, AppError> {
+        authenticate(state, &parts.headers).await.map(ApiUser)
+    }
+}
+
+/// The longest title accepted, in bytes.
+pub(crate) const MAX_TITLE_BYTES: usize = 1000;
+
+/// The longest file name kept from an upload, in characters (the stored name adds a prefix,
+/// and file systems allow 255 bytes).
+const MAX_FILE_NAME_CHARS: usize = 100;
+
+/// Reads a multipart text field of at most `max` bytes.
+pub(crate) async fn read_text_field(
+    field: &mut axum::extract::multipart::Field<'_>,
+    name: &str,
+    max: usize,
+) -> Result<String, AppError> {
+    let mut bytes = Vec::new();
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                if bytes.len() + chunk.len() > max {
+                    return Err(AppError::BadRequest(format!(
+                        "the `{name}` field is longer than {max} bytes"
+                    )));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(AppError::PayloadTooLarge);
+            }
+            Err(e) => {
+                return Err(AppError::BadRequest(format!(
+                    "the upload is not valid multipart form data: {}",
+                    e.body_text()
+                )));
+            }
+        }
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| AppError::BadRequest(format!("the `{name}` field is not UTF-8 text")))
 }
 
 /// The user a bearer token acts for: the configured token (compared in constant time) acts
@@ -108,11 +202,10 @@ struct VideoList {
 /// `GET /api/videos?state=&channel=&page=&per_page=`: the caller's videos, newest first.
 #[tracing::instrument(skip_all)]
 async fn list_videos(
+    ApiUser(user): ApiUser,
     State(state): State<AppState>,
-    headers: HeaderMap,
     axum::extract::Query(params): axum::extract::Query<ListParams>,
 ) -> Result<Json<VideoList>, AppError> {
-    let user = authenticate(&state, &headers).await?;
     let video_state = match params.state.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(name) => Some(vidpress_store::VideoState::from_name(name).ok_or_else(|| {
@@ -140,7 +233,12 @@ async fn list_videos(
             .map(|v| VideoItem {
                 id: v.id.0,
                 title: v.title,
-                state: v.state.as_str(),
+                // A video the channel deleted shows as deleted, whatever its last step did.
+                state: if v.deleted_at.is_some() {
+                    "deleted"
+                } else {
+                    v.state.as_str()
+                },
                 error: v.error,
                 channel_id: v.channel_id,
                 youtube_id: v.youtube_id,
@@ -173,11 +271,10 @@ struct Accepted {
 
 #[tracing::instrument(skip_all, fields(url = %body.url))]
 async fn submit_url(
+    ApiUser(user): ApiUser,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Json(body): Json<SubmitUrl>,
 ) -> Result<(StatusCode, Json<Accepted>), AppError> {
-    let user = authenticate(&state, &headers).await?;
     let url = body.url.trim();
     let parsed = url::Url::parse(url)
         .map_err(|e| AppError::BadRequest(format!("`{url}` is not a URL: {e}")))?;
@@ -186,6 +283,9 @@ async fn submit_url(
             "`{url}` is not an http(s) link to a video"
         )));
     }
+    check_url_address(url, state.api.addresses)
+        .await
+        .map_err(AppError::BadRequest)?;
     let title = body.title.as_deref().unwrap_or(url);
     let (video, job) = state
         .store
@@ -217,7 +317,8 @@ pub(crate) fn safe_file_name(name: &str) -> String {
             }
         })
         .collect();
-    let cleaned = cleaned.trim_start_matches('.').to_owned();
+    let cleaned = cleaned.trim_start_matches('.');
+    let cleaned = shorten_keeping_extension(cleaned, MAX_FILE_NAME_CHARS);
     if cleaned.is_empty() {
         "upload".to_owned()
     } else {
@@ -225,13 +326,28 @@ pub(crate) fn safe_file_name(name: &str) -> String {
     }
 }
 
+/// `name` cut to `max` characters (all ASCII here), keeping a short extension.
+fn shorten_keeping_extension(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_owned();
+    }
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !ext.is_empty() && ext.len() <= 10 && !stem.is_empty() => {
+            format!(
+                "{}.{ext}",
+                &stem[..max.saturating_sub(ext.len() + 1).min(stem.len())]
+            )
+        }
+        _ => name[..max].to_owned(),
+    }
+}
+
 #[tracing::instrument(skip_all)]
 async fn upload(
+    ApiUser(user): ApiUser,
     State(state): State<AppState>,
-    headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Result<(StatusCode, Json<Accepted>), AppError> {
-    let user = authenticate(&state, &headers).await?;
     let bad = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::PayloadTooLarge
@@ -245,7 +361,9 @@ async fn upload(
     let mut title = None;
     while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
         match field.name() {
-            Some("title") => title = Some(field.text().await.map_err(bad)?),
+            Some("title") => {
+                title = Some(read_text_field(&mut field, "title", MAX_TITLE_BYTES).await?)
+            }
             Some("file") => {
                 let name = safe_file_name(field.file_name().unwrap_or("upload"));
                 tokio::fs::create_dir_all(&state.api.uploads_dir)
@@ -333,6 +451,27 @@ pub(crate) async fn write_field(
     Ok(())
 }
 
+/// Cancels a video and removes its uploaded file, which no step will read any more (a running
+/// step notices the cancel and removes its own scratch files). Returns whether it was cancelled.
+pub(crate) async fn cancel_and_clean(state: &AppState, id: VideoKey) -> Result<bool, AppError> {
+    if !state.store.cancel_video(id).await? {
+        return Ok(false);
+    }
+    let video = state.store.video(id).await?;
+    if let Some(path) = video.media_path.as_deref().map(Path::new)
+        && path.starts_with(&state.api.uploads_dir)
+    {
+        match tokio::fs::remove_file(path).await {
+            Ok(()) => tracing::info!(video = %id, "removed the cancelled upload"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(video = %id, error = %e, "could not remove the cancelled upload")
+            }
+        }
+    }
+    Ok(true)
+}
+
 /// A video and its jobs, for following progress.
 #[derive(Debug, Serialize)]
 struct VideoStatus {
@@ -366,11 +505,10 @@ struct DraftSummary {
 
 #[tracing::instrument(skip_all, fields(video = id))]
 async fn video_status(
+    ApiUser(user): ApiUser,
     State(state): State<AppState>,
-    headers: HeaderMap,
     UrlPath(id): UrlPath<i64>,
 ) -> Result<Json<VideoStatus>, AppError> {
-    let user = authenticate(&state, &headers).await?;
     let video = state.store.video(VideoKey(id)).await?;
     if video.user_id != user {
         return Err(AppError::NotFound);
@@ -380,7 +518,11 @@ async fn video_status(
     Ok(Json(VideoStatus {
         id,
         title: video.title,
-        state: video.state.as_str(),
+        state: if video.deleted_at.is_some() {
+            "deleted"
+        } else {
+            video.state.as_str()
+        },
         error: video.error,
         jobs: jobs
             .into_iter()
@@ -406,16 +548,15 @@ async fn video_status(
 
 #[tracing::instrument(skip_all, fields(video = id))]
 async fn cancel(
+    ApiUser(user): ApiUser,
     State(state): State<AppState>,
-    headers: HeaderMap,
     UrlPath(id): UrlPath<i64>,
 ) -> Result<StatusCode, AppError> {
-    let user = authenticate(&state, &headers).await?;
     let video = state.store.video(VideoKey(id)).await?;
     if video.user_id != user {
         return Err(AppError::NotFound);
     }
-    if state.store.cancel_video(video.id).await? {
+    if cancel_and_clean(&state, video.id).await? {
         Ok(StatusCode::ACCEPTED)
     } else {
         Err(AppError::BadRequest(format!(
@@ -430,11 +571,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn debug_output_hides_the_token() {
+        let config = ApiConfig {
+            token: Some("tok-SECRET".into()),
+            user: UserId(1),
+            uploads_dir: PathBuf::from("/tmp"),
+            max_upload_bytes: 1,
+            max_attempts: 1,
+            addresses: Default::default(),
+        };
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("SECRET") && shown.contains("***"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn uploaded_names_are_made_safe() {
         assert_eq!(safe_file_name("talk.mp4"), "talk.mp4");
         assert_eq!(safe_file_name("../../etc/passwd"), "passwd");
         assert_eq!(safe_file_name("my talk (final).mkv"), "my_talk__final_.mkv");
         assert_eq!(safe_file_name(".hidden"), "hidden");
         assert_eq!(safe_file_name(""), "upload");
+        let long = format!("{}.mp4", "a".repeat(5000));
+        let short = safe_file_name(&long);
+        assert_eq!(short.len(), MAX_FILE_NAME_CHARS);
+        assert!(short.ends_with("aaa.mp4"), "{short}");
+        assert_eq!(safe_file_name(&"b".repeat(300)).len(), MAX_FILE_NAME_CHARS);
     }
 }

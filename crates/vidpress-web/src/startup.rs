@@ -15,6 +15,26 @@ use vidpress_websub::YouTube;
 pub struct WebConfig {
     /// Address to listen on; port 0 picks a free port (tests).
     pub listen: SocketAddr,
+    /// How long a client may take to send a request's headers before the connection is closed.
+    pub header_timeout: Duration,
+    /// How long a request may take to be answered (uploads excepted: their size limit and
+    /// the body timeout bound them), and the longest pause within a request body.
+    pub request_timeout: Duration,
+    /// Most connections served at once; further clients wait in the listen queue.
+    pub max_connections: usize,
+}
+
+impl WebConfig {
+    /// Listening on `listen` with the default limits: 30 s for headers, 300 s per request,
+    /// 1024 connections.
+    pub fn new(listen: SocketAddr) -> WebConfig {
+        WebConfig {
+            listen,
+            header_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(300),
+            max_connections: 1024,
+        }
+    }
 }
 
 /// The dashboard's settings and its per-process state.
@@ -86,23 +106,60 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Whether a path takes a media upload, which may rightly take longer than any fixed time.
+fn is_upload(path: &str) -> bool {
+    matches!(path, "/api/uploads" | "/videos/upload")
+}
+
+/// Answers 503 when a request takes longer than the limit (uploads excepted).
+async fn time_limit(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if is_upload(request.uri().path()) {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "the request took too long to answer",
+        )
+            .into_response(),
+    }
+}
+
 /// A bound, not yet serving, web server.
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
     router: Router,
     stopping: tokio_util::sync::CancellationToken,
+    header_timeout: Duration,
+    max_connections: usize,
 }
 
 impl Application {
-    /// Binds the listener and builds the router.
+    /// Binds the listener and builds the router with the request time limits.
     pub async fn build(config: &WebConfig, state: AppState) -> std::io::Result<Application> {
         let listener = TcpListener::bind(config.listen).await?;
         let stopping = state.dashboard.stopping.clone();
+        let router = router(state)
+            .layer(axum::middleware::from_fn_with_state(
+                config.request_timeout,
+                time_limit,
+            ))
+            .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+                config.request_timeout,
+            ));
         Ok(Application {
             listener,
-            router: router(state),
+            router,
             stopping,
+            header_timeout: config.header_timeout,
+            max_connections: config.max_connections.max(1),
         })
     }
 
@@ -116,17 +173,64 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let stopping = self.stopping.clone();
-        let shutdown = async move {
-            shutdown.await;
-            stopping.cancel();
-        };
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+        use hyper_util::server::graceful::GracefulShutdown;
+
+        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_timeout);
+        builder.http2().timer(TokioTimer::new());
+        let graceful = GracefulShutdown::new();
+        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(self.max_connections));
+        tokio::pin!(shutdown);
+        loop {
+            // A free slot first, then a connection: past the limit, clients wait in the
+            // listen queue instead of being served half-way.
+            let slot = tokio::select! {
+                slot = slots.clone().acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_) => break,
+                },
+                () = &mut shutdown => break,
+            };
+            let (stream, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors, or a connection reset before accept:
+                        // wait a moment rather than spin.
+                        tracing::warn!(%error, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let router = self.router.clone();
+            let service = hyper::service::service_fn(
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request
+                        .extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    tower::ServiceExt::oneshot(router.clone(), request)
+                },
+            );
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned();
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!(%peer, %error, "connection ended with an error");
+                }
+                drop(slot);
+            });
+        }
+        self.stopping.cancel();
+        drop(self.listener);
+        graceful.shutdown().await;
+        Ok(())
     }
 }

@@ -13,9 +13,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use vidpress_store::channels::{
-    AnnouncedVideo, Recorded, mark_video_deleted, record_announced_video,
-};
+use vidpress_store::channels::{AnnouncedVideo, DeletedVideo, apply_feed};
 use vidpress_store::subscriptions::{Subscription, SubscriptionState};
 use vidpress_websub::{
     CallbackToken, HubRequest, Intent, Mode, SIGNATURE_HEADER, check_verification, parse_feed,
@@ -96,7 +94,7 @@ async fn verify(
             let lease = confirmation
                 .lease_seconds
                 .unwrap_or(vidpress_websub::DEFAULT_LEASE_SECONDS);
-            let renew_at = vidpress_store::now_ms() + millis(renewal_delay(lease));
+            let renew_at = vidpress_store::now_ms().saturating_add(millis(renewal_delay(lease)));
             let lease = i64::try_from(lease).unwrap_or(i64::MAX);
             state
                 .store
@@ -126,8 +124,10 @@ async fn notify(
     State(state): State<AppState>,
     Path(token): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Result<StatusCode, AppError> {
+    // The callback token is looked up before the body is read: an unknown callback costs no
+    // more than its headers.
     let subscription = match subscription(&state, &token).await {
         Err(AppError::NotFound) => {
             let count = REFUSED_UNKNOWN_TOKEN.fetch_add(1, Ordering::Relaxed) + 1;
@@ -136,6 +136,9 @@ async fn notify(
         }
         other => other?,
     };
+    let body: Bytes = axum::body::to_bytes(body, MAX_NOTIFICATION_BYTES)
+        .await
+        .map_err(|_| AppError::PayloadTooLarge)?;
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     if let Err(e) = verify_signature(subscription.secret.as_bytes(), &body, signature) {
         let count = REFUSED_SIGNATURE.fetch_add(1, Ordering::Relaxed) + 1;
@@ -162,44 +165,52 @@ async fn notify(
     let Some(channel) = state.store.channel(channel_id).await? else {
         return Ok(StatusCode::GONE);
     };
-    let mut tx = state.store.begin().await?;
-    let mut queued = false;
-    for entry in feed
+    let entries: Vec<AnnouncedVideo<'_>> = feed
         .entries
         .iter()
         .filter(|e| e.channel_id == channel.youtube_id)
-    {
-        let video = AnnouncedVideo {
+        .map(|entry| AnnouncedVideo {
             youtube_id: &entry.video_id,
             title: &entry.title,
             url: entry.link.as_deref(),
             published_at: entry.published_ms(),
             updated_at: entry.updated_ms(),
-        };
-        match record_announced_video(&mut tx, &channel, &video).await? {
-            Recorded::New { video_id, job } => {
-                queued = true;
-                tracing::info!(video = video_id, youtube = %entry.video_id, %job, "new upload queued for fetching")
-            }
-            Recorded::TitleUpdated { video_id } => {
-                tracing::info!(video = video_id, "title updated")
-            }
-            Recorded::Unchanged => {}
-        }
+        })
+        .collect();
+    let deleted: Vec<DeletedVideo<'_>> = feed
+        .deleted
+        .iter()
+        .filter(|d| {
+            d.channel_id
+                .as_ref()
+                .is_none_or(|c| *c == channel.youtube_id)
+        })
+        .map(|d| DeletedVideo {
+            youtube_id: &d.video_id,
+            deleted_at: d.deleted_ms().unwrap_or_else(vidpress_store::now_ms),
+        })
+        .collect();
+    let mut tx = state.store.begin().await?;
+    let applied = apply_feed(
+        &mut tx,
+        &channel,
+        &entries,
+        &deleted,
+        state.api.max_attempts,
+    )
+    .await?;
+    for (video, job) in &applied.new {
+        tracing::info!(video, %job, "new upload queued for fetching");
     }
-    for deleted in &feed.deleted {
-        if deleted
-            .channel_id
-            .as_ref()
-            .is_some_and(|c| *c != channel.youtube_id)
-        {
-            continue;
-        }
-        let at = deleted.deleted_ms().unwrap_or_else(vidpress_store::now_ms);
-        if mark_video_deleted(&mut tx, &channel, &deleted.video_id, at).await? {
-            tracing::info!(youtube = %deleted.video_id, "video marked deleted");
-        }
+    if applied.too_old > 0 || applied.retitled > 0 || applied.deleted > 0 {
+        tracing::info!(
+            too_old = applied.too_old,
+            retitled = applied.retitled,
+            deleted = applied.deleted,
+            "notification applied"
+        );
     }
+    let queued = !applied.new.is_empty();
     tx.commit()
         .await
         .map_err(vidpress_store::StoreError::from)?;

@@ -23,8 +23,8 @@ pub use feed::{
 pub use hub_client::{HubClient, HubError, SubscribeRequest};
 pub use signature::{Algorithm, SIGNATURE_HEADER, SignatureError, sign, verify_signature};
 pub use subscription::{
-    CallbackToken, DEFAULT_LEASE_SECONDS, InvalidPublicUrl, InvalidToken, RENEW_AT_FRACTION,
-    Secret, callback_url, renewal_delay,
+    CallbackToken, DEFAULT_LEASE_SECONDS, InvalidPublicUrl, InvalidToken, MAX_LEASE_SECONDS,
+    MIN_LEASE_SECONDS, RENEW_AT_FRACTION, Secret, callback_url, clamp_lease, renewal_delay,
 };
 pub use verification::{
     Confirmation, HubRequest, Intent, Mode, Refusal, VerificationError, VerifyRequest,

@@ -57,8 +57,15 @@ pub struct InvalidToken(String);
 
 /// The unguessable last path segment of a subscription's callback URL. Knowing it is what lets
 /// a request reach the subscription, so it is random and as long as the secret.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct CallbackToken(String);
+
+impl std::fmt::Debug for CallbackToken {
+    /// The token is a secret: `Debug` shows only that there is one.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallbackToken(***)")
+    }
+}
 
 impl CallbackToken {
     /// A fresh random token.
@@ -107,9 +114,19 @@ pub fn callback_url(public_url: &Url, token: &CallbackToken) -> Result<Url, Inva
     Ok(url)
 }
 
+/// The shortest lease taken from a hub: one hour (a hub's 0 would renew in a loop).
+pub const MIN_LEASE_SECONDS: u64 = 3600;
+/// The longest lease taken from a hub: 30 days (past it, time arithmetic could overflow).
+pub const MAX_LEASE_SECONDS: u64 = 30 * 24 * 3600;
+
+/// A lease granted by a hub, brought within [`MIN_LEASE_SECONDS`]…[`MAX_LEASE_SECONDS`].
+pub fn clamp_lease(lease_seconds: u64) -> u64 {
+    lease_seconds.clamp(MIN_LEASE_SECONDS, MAX_LEASE_SECONDS)
+}
+
 /// How long after a lease is granted its renewal is due.
 pub fn renewal_delay(lease_seconds: u64) -> Duration {
-    Duration::from_secs_f64(lease_seconds as f64 * RENEW_AT_FRACTION)
+    Duration::try_from_secs_f64(lease_seconds as f64 * RENEW_AT_FRACTION).unwrap_or(Duration::MAX)
 }
 
 #[cfg(test)]
@@ -127,6 +144,8 @@ mod tests {
             format!("{:?}", Secret::from_stored("hunter2".into())),
             "Secret(…)"
         );
+        let token = CallbackToken::generate();
+        assert!(!format!("{token:?}").contains(token.as_str()));
     }
 
     #[test]

@@ -153,7 +153,7 @@ pub struct Confirmation {
     pub mode: Mode,
     /// Echo this back as the whole response body.
     pub challenge: String,
-    /// The lease granted, for a subscription.
+    /// The lease granted, for a subscription, within one hour and 30 days.
     pub lease_seconds: Option<u64>,
 }
 
@@ -183,7 +183,8 @@ pub fn check_verification(
     Ok(Confirmation {
         mode: request.mode,
         challenge: request.challenge.clone(),
-        lease_seconds: request.lease_seconds,
+        // A hub's lease of 0 would make a renewal loop and a huge one overflow time sums.
+        lease_seconds: request.lease_seconds.map(crate::subscription::clamp_lease),
     })
 }
 
@@ -205,6 +206,36 @@ mod tests {
             HubRequest::Verify(v) => v,
             other => panic!("not a verification: {other:?}"),
         }
+    }
+
+    #[test]
+    fn granted_leases_are_clamped_to_an_hour_and_thirty_days() {
+        for (granted, expected) in [
+            ("0", 3600),
+            ("1", 3600),
+            ("86400", 86400),
+            ("9223372036854775808", 30 * 24 * 3600),
+            ("18446744073709551615", 30 * 24 * 3600),
+        ] {
+            let HubRequest::Verify(request) = parse_hub_request([
+                ("hub.mode", "subscribe"),
+                ("hub.topic", TOPIC),
+                ("hub.challenge", "c"),
+                ("hub.lease_seconds", granted),
+            ])
+            .unwrap() else {
+                panic!("not a verification")
+            };
+            let confirmation = check_verification(&request, TOPIC, Intent::Subscribed).unwrap();
+            assert_eq!(confirmation.lease_seconds, Some(expected), "{granted}");
+            // The renewal time stays a sum that cannot overflow.
+            let delay = crate::renewal_delay(expected);
+            assert!(
+                delay < std::time::Duration::from_secs(expected),
+                "{granted}"
+            );
+        }
+        assert!(crate::renewal_delay(u64::MAX).as_secs() > 0);
     }
 
     #[test]

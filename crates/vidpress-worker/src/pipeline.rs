@@ -15,7 +15,7 @@ use tokio::sync::{OnceCell, watch};
 use tracing::{info, warn};
 use vidpress_core::{JobKind, MediaUrl, Transcript, VideoId, VideoMeta, VideoSource};
 use vidpress_draft::DraftOptions;
-use vidpress_media::{FetchError, FetchOptions};
+use vidpress_media::{AudioError, DecodeOptions, FetchError, FetchOptions};
 use vidpress_store::videos::{self, NewDraft, StoredTranscript};
 use vidpress_store::{Video, VideoKey, VideoState, now_ms};
 use vidpress_transcribe::Device;
@@ -33,7 +33,11 @@ pub struct PipelineConfig {
     pub models_dir: PathBuf,
     /// Which installed model to use (`base`, `tiny.en`, `base:f16`, or a path).
     pub model: String,
+    /// How yt-dlp runs, with its length, size, disk and site limits.
     pub fetch: FetchOptions,
+    /// The longest media transcribed (setting `max_media_minutes`); longer media fails its
+    /// job at once, whether the file says so or decoding finds out.
+    pub max_media: Option<Duration>,
     pub transcribe: TranscribeOptions,
     /// Where Whisper runs.
     pub device: Device,
@@ -87,6 +91,17 @@ impl Pipeline {
             || video.deleted_at.is_some()
         {
             info!(video = %id, state = video.state.as_str(), "video is no longer in the pipeline; skipping");
+            // Nothing more will read its files.
+            self.remove_scratch(&ctx.store, id).await;
+            if video.deleted_at.is_some() && !video.state.is_finished() {
+                ctx.store
+                    .set_video_error(
+                        id,
+                        VideoState::Failed,
+                        "the video was deleted on YouTube before it was processed",
+                    )
+                    .await?;
+            }
             return Ok(());
         }
         let result = step(self.clone(), ctx.clone(), video).await;
@@ -129,6 +144,19 @@ impl Pipeline {
         };
         if let Err(e) = recorded {
             warn!(video = %id, error = %e, "could not record the failure on the video");
+        }
+    }
+
+    /// Removes the video's files when it was cancelled (a lost lease also stops a step, and
+    /// then another worker may be using them).
+    async fn remove_scratch_if_cancelled(&self, ctx: &JobContext, id: VideoKey) {
+        if ctx
+            .store
+            .video(id)
+            .await
+            .is_ok_and(|v| v.state == VideoState::Cancelled)
+        {
+            self.remove_scratch(&ctx.store, id).await;
         }
     }
 
@@ -194,7 +222,12 @@ impl Pipeline {
                 let url = video.source_url.clone().ok_or_else(|| {
                     JobError::Permanent("the video has neither a URL nor a media file".into())
                 })?;
-                let dir = self.scratch_dir(video.id);
+                // A folder per attempt: a worker that lost its lease but runs on can never
+                // share (or clean away) the files of the worker that took the job over.
+                let job = ctx.job();
+                let dir = self
+                    .scratch_dir(video.id)
+                    .join(format!("fetch-{}-{}", job.id, job.attempts));
                 tokio::fs::create_dir_all(&dir).await.map_err(|e| {
                     JobError::Retryable(format!("cannot create {}: {e}", dir.display()))
                 })?;
@@ -246,17 +279,31 @@ impl Pipeline {
             let (progress, reporter) = Progress::start(&ctx);
             progress.report(0, "decoding audio".into());
             let decode_progress = progress.clone();
-            let decoded = tokio::task::spawn_blocking(move || {
-                vidpress_media::decode_audio(Path::new(&media), |f| {
+            // The decoder checks this flag between packets; a cancelled job waits for the
+            // thread to return, so it holds its concurrency slot until the CPU is free.
+            let stop_decode = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let options = DecodeOptions {
+                max_duration: self.config.max_media,
+                stop: Some(stop_decode.clone()),
+            };
+            let mut decoded = tokio::task::spawn_blocking(move || {
+                vidpress_media::decode_audio_with(Path::new(&media), &options, |f| {
                     let pct = (f.clamp(0.0, 1.0) * 10.0) as u8;
                     decode_progress.report(pct, format!("decoding audio {}%", pct * 10));
                 })
             });
             let samples = tokio::select! {
-                r = decoded => r.map_err(|e| JobError::Retryable(format!("decoding crashed: {e}")))?,
-                _ = ctx.cancelled() => return Err(JobError::Stopped),
+                r = &mut decoded => r.map_err(|e| JobError::Retryable(format!("decoding crashed: {e}")))?,
+                _ = ctx.cancelled() => {
+                    stop_decode.store(true, std::sync::atomic::Ordering::Relaxed);
+                    // The files first: the pool stops waiting for a cancelled step after its
+                    // grace period, and the decoder needs no file it has not opened already.
+                    self.remove_scratch_if_cancelled(&ctx, video.id).await;
+                    let _ = decoded.await;
+                    return Err(JobError::Stopped);
+                }
             }
-            .map_err(|e| JobError::Permanent(e.to_string()))?;
+            .map_err(decode_error)?;
             if samples.is_empty() {
                 return Err(JobError::Permanent(
                     "the file's audio track is empty".into(),
@@ -275,7 +322,7 @@ impl Pipeline {
             // whisper.cpp checks this flag between steps, so a cancel frees the CPU at once.
             let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
             let stop_whisper = stop.clone();
-            let running = tokio::task::spawn_blocking(move || {
+            let mut running = tokio::task::spawn_blocking(move || {
                 let report = move |p: u8| {
                     let pct = 10 + (u32::from(p) * 88 / 100) as u8;
                     whisper_progress.report(pct, format!("transcribing {p}%"));
@@ -283,9 +330,13 @@ impl Pipeline {
                 engine.transcribe_until(&samples, &opts, report, stop_whisper)
             });
             let transcript = tokio::select! {
-                r = running => r.map_err(|e| JobError::Retryable(format!("transcription crashed: {e}")))?,
+                r = &mut running => r.map_err(|e| JobError::Retryable(format!("transcription crashed: {e}")))?,
                 _ = ctx.cancelled() => {
                     stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    self.remove_scratch_if_cancelled(&ctx, video.id).await;
+                    // Hold the slot until whisper.cpp has let go of the CPU (or the pool's
+                    // grace period for cancelled steps ends).
+                    let _ = running.await;
                     return Err(JobError::Stopped);
                 }
             }
@@ -379,6 +430,51 @@ impl Pipeline {
     }
 }
 
+/// Removes scratch folders (`video-<id>`) whose video has finished, failed, been cancelled or
+/// deleted, or no longer exists: what a crash or an abandoned job left behind. Run at start and
+/// periodically; returns how many folders were removed.
+pub async fn sweep_orphaned_scratch(store: &vidpress_store::Store, work_dir: &Path) -> usize {
+    let Ok(mut entries) = tokio::fs::read_dir(work_dir).await else {
+        return 0;
+    };
+    let mut removed = 0;
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(id) = name
+            .strip_prefix("video-")
+            .and_then(|id| id.parse::<i64>().ok())
+        else {
+            continue;
+        };
+        let orphaned = match store.video(VideoKey(id)).await {
+            Ok(video) => {
+                video.deleted_at.is_some()
+                    || matches!(
+                        video.state,
+                        VideoState::Ready | VideoState::Failed | VideoState::Cancelled
+                    )
+            }
+            Err(vidpress_store::StoreError::NotFound(_)) => true,
+            Err(e) => {
+                warn!(error = %e, "could not check a scratch folder's video");
+                false
+            }
+        };
+        if orphaned {
+            match tokio::fs::remove_dir_all(entry.path()).await {
+                Ok(()) => {
+                    removed += 1;
+                    info!(dir = %entry.path().display(), "removed orphaned scratch files");
+                }
+                Err(e) => {
+                    warn!(dir = %entry.path().display(), error = %e, "could not remove orphaned scratch files")
+                }
+            }
+        }
+    }
+    removed
+}
+
 type StepFn = fn(
     Arc<Pipeline>,
     JobContext,
@@ -450,9 +546,29 @@ fn video_source(video: &Video) -> VideoSource {
     VideoSource::File(name)
 }
 
+/// Turns a decoding failure into a job error; a length over the limit names the setting.
+fn decode_error(e: AudioError) -> JobError {
+    match e {
+        AudioError::TooLong { .. } => {
+            JobError::Permanent(format!("{e} (setting `max_media_minutes`)"))
+        }
+        AudioError::Stopped { .. } => JobError::Stopped,
+        other => JobError::Permanent(other.to_string()),
+    }
+}
+
 /// Turns a fetch failure into a job error with a message a person can act on.
 fn fetch_error(e: FetchError) -> JobError {
-    let message = e.to_string();
+    let hint = match &e {
+        FetchError::TooLong { .. } => " (setting `max_media_minutes`)",
+        FetchError::TooLarge { .. } => " (setting `max_download_mb`)",
+        FetchError::LowDisk { .. } => " (setting `min_free_disk_mb`)",
+        FetchError::Unsupported { .. } => {
+            " (only YouTube links are fetched unless the setting `video_extractors` allows others)"
+        }
+        _ => "",
+    };
+    let message = format!("{e}{hint}");
     match e.retry_after() {
         Some(wait) if e.is_retryable() => {
             let at_ms = now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use url::Url;
 use vidpress_core::JobKind;
 use vidpress_store::channels::{
-    AnnouncedVideo, Linked, NewSubscription, poll_payload, record_announced_video,
+    AnnouncedVideo, DeletedVideo, Linked, NewSubscription, apply_feed, poll_payload,
 };
 use vidpress_store::subscriptions::{Subscription, SubscriptionState};
 use vidpress_store::{NewJob, Store, StoreError, UserId, now_ms};
@@ -32,6 +32,8 @@ pub struct WebsubJobs {
     pub lease_seconds: u64,
     /// Time between two polls of a channel's feed.
     pub poll_interval: Duration,
+    /// Attempts each new video's pipeline steps get.
+    pub max_attempts: u32,
 }
 
 /// Why a channel could not be linked.
@@ -197,27 +199,37 @@ async fn poll_feed(ctx: JobContext, jobs: Arc<WebsubJobs>) -> Result<(), JobErro
             None
         }
     };
-    let mut tx = ctx.store.begin().await?;
-    let mut new = 0;
-    // Only uploads since the channel was linked: older videos are not the creator's new work.
-    let entries = feed.iter().flat_map(|f| &f.entries).filter(|e| {
-        e.channel_id == channel.youtube_id
-            && e.published_ms().is_some_and(|p| p >= channel.created_at)
-    });
-    for entry in entries {
-        let video = AnnouncedVideo {
+    let entries: Vec<AnnouncedVideo<'_>> = feed
+        .iter()
+        .flat_map(|f| &f.entries)
+        .filter(|e| e.channel_id == channel.youtube_id)
+        .map(|entry| AnnouncedVideo {
             youtube_id: &entry.video_id,
             title: &entry.title,
             url: entry.link.as_deref(),
             published_at: entry.published_ms(),
             updated_at: entry.updated_ms(),
-        };
-        if let vidpress_store::channels::Recorded::New { .. } =
-            record_announced_video(&mut tx, &channel, &video).await?
-        {
-            new += 1;
-        }
-    }
+        })
+        .collect();
+    let deleted: Vec<DeletedVideo<'_>> = feed
+        .iter()
+        .flat_map(|f| &f.deleted)
+        .filter(|d| {
+            d.channel_id
+                .as_ref()
+                .is_none_or(|c| *c == channel.youtube_id)
+        })
+        .map(|d| DeletedVideo {
+            youtube_id: &d.video_id,
+            deleted_at: d.deleted_ms().unwrap_or_else(now_ms),
+        })
+        .collect();
+    let mut tx = ctx.store.begin().await?;
+    // The same rules as a push: only uploads since the channel was linked.
+    let new = apply_feed(&mut tx, &channel, &entries, &deleted, jobs.max_attempts)
+        .await?
+        .new
+        .len();
     if new > 0 {
         tracing::info!(channel = %channel.youtube_id, new, "the poll found uploads the pushes missed");
     }

@@ -100,18 +100,27 @@ async fn futures_ids(db: &TestDb, kind: JobKind, n: u64) -> Vec<vidpress_store::
     ids
 }
 
+/// How many handlers of one kind run now, at most, and have started.
 #[derive(Default)]
 struct Gauge {
     now: AtomicUsize,
     max: AtomicUsize,
+    started: AtomicUsize,
 }
 
+/// The longest any wait in these tests may take before it fails the test.
+const DEADLINE: Duration = Duration::from_secs(30);
+
 impl Gauge {
-    async fn hold(&self) {
+    /// Runs until `release` says so: the test decides when, not a timer.
+    async fn hold(&self, mut release: tokio::sync::watch::Receiver<bool>) {
         let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
         self.max.fetch_max(now, Ordering::SeqCst);
-        // Long enough that every job that could run alongside has been claimed.
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        self.started.fetch_add(1, Ordering::SeqCst);
+        tokio::time::timeout(DEADLINE, release.wait_for(|released| *released))
+            .await
+            .expect("the test released the handlers in time")
+            .unwrap();
         self.now.fetch_sub(1, Ordering::SeqCst);
     }
 }
@@ -119,34 +128,59 @@ impl Gauge {
 async fn per_kind_limits_hold_while_other_kinds_run_alongside(db: &TestDb) {
     let transcribe = Arc::new(Gauge::default());
     let fetch = Arc::new(Gauge::default());
+    let (release, released) = tokio::sync::watch::channel(false);
     let mut registry = Registry::new();
-    let g = transcribe.clone();
-    registry.register(JobKind::Transcribe, move |_| {
-        let g = g.clone();
-        async move {
-            g.hold().await;
-            Ok(())
-        }
-    });
-    let g = fetch.clone();
-    registry.register(JobKind::Fetch, move |_| {
-        let g = g.clone();
-        async move {
-            g.hold().await;
-            Ok(())
-        }
-    });
-    futures_ids(db, JobKind::Transcribe, 3).await;
+    for (kind, gauge) in [
+        (JobKind::Transcribe, transcribe.clone()),
+        (JobKind::Fetch, fetch.clone()),
+    ] {
+        let released = released.clone();
+        registry.register(kind, move |_| {
+            let (gauge, released) = (gauge.clone(), released.clone());
+            async move {
+                gauge.hold(released).await;
+                Ok(())
+            }
+        });
+    }
+    // The transcriptions come first in the queue: a pool that broke the limit would claim a
+    // second one before any fetch job.
+    let transcriptions = futures_ids(db, JobKind::Transcribe, 3).await;
     futures_ids(db, JobKind::Fetch, 4).await;
     let pool = WorkerPool::new(db.store.clone(), registry, config());
+    let store = db.store.clone();
+    let fetch_seen = fetch.clone();
+    let controller = tokio::spawn(async move {
+        // Every fetch job runs at once (8 slots); by then every claim the pool would make
+        // has been made.
+        let deadline = std::time::Instant::now() + DEADLINE;
+        while fetch_seen.started.load(Ordering::SeqCst) < 4 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the fetch jobs did not all run alongside"
+            );
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let mut running = 0;
+        for id in &transcriptions {
+            if store.job(*id).await.unwrap().state == JobState::Running {
+                running += 1;
+            }
+        }
+        release.send(true).unwrap();
+        running
+    });
     assert_eq!(pool.run_until_idle().await, 7);
+    let running_transcriptions = controller.await.unwrap();
     assert_eq!(
-        transcribe.max.load(Ordering::SeqCst),
-        1,
+        running_transcriptions, 1,
         "transcription is limited to one at a time"
     );
-    assert!(
-        fetch.max.load(Ordering::SeqCst) > 1,
+    assert_eq!(transcribe.max.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        fetch.max.load(Ordering::SeqCst),
+        4,
         "fetch jobs run alongside"
     );
     assert_eq!(db.store.queue_stats().await.unwrap().succeeded, 7);
@@ -179,7 +213,7 @@ async fn cancelling_stops_a_running_job(db: &TestDb) {
         let stop = stop.clone();
         async move { pool.run(stop).await }
     });
-    assert_eq!(started.recv().await, Some(id));
+    assert_eq!(within(started.recv()).await, Some(id));
     assert!(db.store.cancel(id).await.unwrap());
     tokio::time::timeout(Duration::from_secs(5), stopped.recv())
         .await
@@ -193,9 +227,16 @@ async fn cancelling_stops_a_running_job(db: &TestDb) {
         .await
         .unwrap();
     pool.wake();
-    assert_eq!(started.recv().await, Some(next));
+    assert_eq!(within(started.recv()).await, Some(next));
     stop.cancel();
     running.await.unwrap();
+}
+
+/// Awaits `future`, failing the test after [`DEADLINE`] instead of hanging it.
+async fn within<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(DEADLINE, future)
+        .await
+        .expect("waited past the test's deadline")
 }
 
 struct DropSignal(mpsc::UnboundedSender<()>);
@@ -227,8 +268,8 @@ async fn shutdown_hands_unfinished_jobs_back(db: &TestDb) {
         let stop = stop.clone();
         async move { pool.run(stop).await }
     });
-    started.recv().await.unwrap();
-    started.recv().await.unwrap();
+    within(started.recv()).await.unwrap();
+    within(started.recv()).await.unwrap();
     stop.cancel();
     tokio::time::timeout(Duration::from_secs(5), running)
         .await

@@ -262,17 +262,12 @@ pub async fn run(args: &DashboardBenchArgs) -> anyhow::Result<()> {
                 uploads_dir: uploads.path().to_path_buf(),
                 max_upload_bytes: 1 << 20,
                 max_attempts: 3,
+                addresses: vidpress_core::net::AddressPolicy::ALLOW_PRIVATE,
             },
             dashboard: Dashboard::default(),
             workers: None,
         };
-        let app = Application::build(
-            &WebConfig {
-                listen: "127.0.0.1:0".parse()?,
-            },
-            state,
-        )
-        .await?;
+        let app = Application::build(&WebConfig::new("127.0.0.1:0".parse()?), state).await?;
         let base = format!("http://{}", app.local_addr()?);
         let server = tokio::spawn(app.run_until_stopped(std::future::pending()));
         let cookie = sign_in(&base).await?;

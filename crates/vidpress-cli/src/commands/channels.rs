@@ -24,7 +24,11 @@ pub enum ChannelsCommand {
         channel: String,
     },
     /// List linked channels and their subscription state.
-    List,
+    List {
+        /// Show each channel's most recent videos and their state too.
+        #[arg(long)]
+        videos: bool,
+    },
     /// Unlink a channel: unsubscribe from its uploads. Its videos and drafts stay.
     Remove {
         /// The channel, as for `add`.
@@ -62,13 +66,38 @@ pub async fn run(config: &Config, command: &ChannelsCommand) -> anyhow::Result<(
             }
             Ok(())
         }
-        ChannelsCommand::List => {
+        ChannelsCommand::List { videos } => {
             let channels = store.channels(owner.id).await?;
             if channels.is_empty() {
                 println!("no channels linked; add one with `vidpress channels add URL|@handle`");
             }
             for status in &channels {
                 println!("{}", describe(status));
+                if *videos {
+                    let filter = vidpress_store::library::VideoFilter {
+                        state: None,
+                        channel: Some(status.channel.id),
+                    };
+                    let recent = store
+                        .list_videos(owner.id, &filter, 0, RECENT_VIDEOS)
+                        .await?;
+                    if recent.is_empty() {
+                        println!("\t(no videos yet)");
+                    }
+                    for video in recent.iter().take(RECENT_VIDEOS as usize) {
+                        let state = if video.deleted_at.is_some() {
+                            "deleted"
+                        } else {
+                            video.state.as_str()
+                        };
+                        println!(
+                            "\t{}\t{}\t{}",
+                            video.youtube_id.as_deref().unwrap_or("-"),
+                            state,
+                            video.title
+                        );
+                    }
+                }
             }
             Ok(())
         }
@@ -95,6 +124,9 @@ pub async fn run(config: &Config, command: &ChannelsCommand) -> anyhow::Result<(
     store.close().await;
     result
 }
+
+/// How many of a channel's videos `channels list --videos` shows.
+const RECENT_VIDEOS: u32 = 10;
 
 fn display_name(title: &str, id: &str) -> String {
     if title.is_empty() {

@@ -59,11 +59,8 @@ pub fn pipeline_config(config: &Config) -> PipelineConfig {
         work_dir: config.data_dir.join("work"),
         models_dir: config.models_dir.clone(),
         model: config.model.clone(),
-        fetch: FetchOptions {
-            ytdlp: config.ytdlp.clone(),
-            timeout: Duration::from_secs(config.fetch_timeout_seconds),
-            ..FetchOptions::default()
-        },
+        fetch: fetch_options(config),
+        max_media: Some(max_media(config)),
         transcribe: TranscribeOptions {
             threads: config.transcribe_threads,
             vad_model: vad_model(&config.models_dir),
@@ -87,6 +84,34 @@ pub fn vad_model(models_dir: &std::path::Path) -> Option<std::path::PathBuf> {
         );
     }
     found
+}
+
+/// Which addresses user-supplied URLs may reach (`allow_private_addresses`).
+pub fn address_policy(config: &Config) -> vidpress_core::net::AddressPolicy {
+    if config.allow_private_addresses {
+        vidpress_core::net::AddressPolicy::ALLOW_PRIVATE
+    } else {
+        vidpress_core::net::AddressPolicy::PUBLIC_ONLY
+    }
+}
+
+/// The longest media accepted (`max_media_minutes`).
+pub fn max_media(config: &Config) -> Duration {
+    Duration::from_secs(config.max_media_minutes.saturating_mul(60))
+}
+
+/// How yt-dlp runs, from the configuration.
+pub fn fetch_options(config: &Config) -> FetchOptions {
+    FetchOptions {
+        ytdlp: config.ytdlp.clone(),
+        timeout: Duration::from_secs(config.fetch_timeout_seconds),
+        max_duration: Some(max_media(config)),
+        max_filesize: Some(config.max_download_mb.saturating_mul(1024 * 1024)),
+        min_free_bytes: config.min_free_disk_mb.saturating_mul(1024 * 1024),
+        extractors: config.video_extractors.clone(),
+        addresses: address_policy(config),
+        ..FetchOptions::default()
+    }
 }
 
 /// Stops a worker from starting with a `device` this build cannot use.
@@ -120,6 +145,7 @@ pub fn websub_jobs(config: &Config, http: reqwest::Client) -> WebsubJobs {
         public_url: config.public_url.clone(),
         lease_seconds: config.websub_lease_seconds,
         poll_interval: Duration::from_secs(config.feed_poll_seconds),
+        max_attempts: config.job_max_attempts,
     }
 }
 
@@ -144,6 +170,7 @@ async fn api_config(config: &Config, store: &Store) -> anyhow::Result<ApiConfig>
         uploads_dir: config.data_dir.join("work").join("uploads"),
         max_upload_bytes: config.max_upload_mb.saturating_mul(1024 * 1024),
         max_attempts: config.job_max_attempts,
+        addresses: address_policy(config),
     })
 }
 
@@ -209,6 +236,9 @@ pub async fn serve(config: &Config, args: &ServeArgs) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     let web = WebConfig {
         listen: config.listen,
+        header_timeout: Duration::from_secs(config.http_header_timeout_seconds),
+        request_timeout: Duration::from_secs(config.http_request_timeout_seconds),
+        max_connections: config.http_max_connections,
     };
     let pool = if args.no_workers {
         None
@@ -259,6 +289,9 @@ pub async fn serve(config: &Config, args: &ServeArgs) -> anyhow::Result<()> {
             }
         }
     });
+    if !args.no_workers {
+        spawn_scratch_sweeper(&store, config, stop.clone());
+    }
     let web_stop = stop.clone();
     let server = app.run_until_stopped(async move { web_stop.cancelled().await });
     let signal = stop.clone();
@@ -276,6 +309,23 @@ pub async fn serve(config: &Config, args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Removes scratch files left by crashed or abandoned work, at start and hourly.
+fn spawn_scratch_sweeper(store: &Store, config: &Config, stop: CancellationToken) {
+    let store = store.clone();
+    let work_dir = config.data_dir.join("work");
+    tokio::spawn(async move {
+        let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = hourly.tick() => {
+                    vidpress_worker::pipeline::sweep_orphaned_scratch(&store, &work_dir).await;
+                }
+            }
+        }
+    });
+}
+
 /// Runs a worker pool until a signal.
 pub async fn worker(config: &Config, args: &WorkerArgs) -> anyhow::Result<()> {
     check_device(config)?;
@@ -287,6 +337,7 @@ pub async fn worker(config: &Config, args: &WorkerArgs) -> anyhow::Result<()> {
         pool_config(config, concurrency),
     );
     let stop = CancellationToken::new();
+    spawn_scratch_sweeper(&store, config, stop.clone());
     let signal = stop.clone();
     tokio::spawn(async move {
         shutdown_signal().await;

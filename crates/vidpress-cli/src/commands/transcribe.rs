@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use vidpress_media::FetchOptions;
-use vidpress_transcribe::models::{DEFAULT_MODEL, ModelStore};
+use vidpress_transcribe::models::ModelStore;
 use vidpress_transcribe::{Device, Engine, TranscribeOptions};
 
 use crate::config::Config;
@@ -20,13 +19,15 @@ pub struct TranscribeArgs {
     /// Directory to write NAME.json, NAME.srt and NAME.vtt into.
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub out: PathBuf,
-    /// Installed model name (`base`, `tiny.en`, `base:f16`…) or a GGML file path.
-    #[arg(long, default_value = DEFAULT_MODEL)]
-    pub model: String,
+    /// Installed model name (`base`, `tiny.en`, `base:f16`…) or a GGML file path
+    /// (default: the `model` setting).
+    #[arg(long)]
+    pub model: Option<String>,
     /// Spoken language code (`en`, `de`…); detected when omitted.
     #[arg(long)]
     pub language: Option<String>,
-    /// CPU threads for Whisper (default: the cores idle when transcription starts).
+    /// CPU threads for Whisper (default: the `transcribe_threads` setting, else the cores
+    /// idle when transcription starts).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Beam width; 1 decodes greedily (fastest).
@@ -85,7 +86,8 @@ pub async fn run(config: &Config, args: &TranscribeArgs) -> anyhow::Result<()> {
     // Check the device and find the model first: neither should fail after a download.
     let device = args.device.unwrap_or(config.device);
     device.check_supported()?;
-    let model_path = ModelStore::new(&config.models_dir).resolve(&args.model)?;
+    let model = args.model.as_deref().unwrap_or(&config.model);
+    let model_path = ModelStore::new(&config.models_dir).resolve(model)?;
     let stem = output_stem(&args.input);
     let scratch = tempfile::tempdir().context("Failed to create a scratch directory")?;
 
@@ -96,7 +98,7 @@ pub async fn run(config: &Config, args: &TranscribeArgs) -> anyhow::Result<()> {
             &args.input,
             scratch.path(),
             "input",
-            &FetchOptions::default(),
+            &super::serve::fetch_options(config),
             move |p| {
                 if let Some(percent) = p.percent {
                     pb2.set_position(percent as u64);
@@ -114,8 +116,14 @@ pub async fn run(config: &Config, args: &TranscribeArgs) -> anyhow::Result<()> {
     let pb = bar(1000, "decoding   [{bar:40}] {percent:>3}%");
     let pb2 = pb.clone();
     let media2 = media.clone();
+    let limits = vidpress_media::DecodeOptions {
+        max_duration: Some(super::serve::max_media(config)),
+        ..vidpress_media::DecodeOptions::default()
+    };
     let samples = tokio::task::spawn_blocking(move || {
-        vidpress_media::decode_audio(&media2, |p| pb2.set_position((p * 1000.0) as u64))
+        vidpress_media::decode_audio_with(&media2, &limits, |p| {
+            pb2.set_position((p * 1000.0) as u64)
+        })
     })
     .await
     .context("Failed to run the decoder")?
@@ -123,7 +131,7 @@ pub async fn run(config: &Config, args: &TranscribeArgs) -> anyhow::Result<()> {
     pb.finish_and_clear();
 
     let opts = TranscribeOptions {
-        threads: args.threads,
+        threads: args.threads.or(config.transcribe_threads),
         beam_size: args.beam_size.max(1),
         language: args.language.clone(),
         vad_model: super::serve::vad_model(&config.models_dir),

@@ -129,6 +129,9 @@ impl Instance {
             .env("VIDPRESS_MODELS_DIR", models_dir())
             .env("VIDPRESS_YTDLP", ytdlp())
             .env("VIDPRESS_API_TOKEN", TOKEN)
+            // The tests serve their videos from 127.0.0.1 as plain files.
+            .env("VIDPRESS_VIDEO_EXTRACTORS", "default")
+            .env("VIDPRESS_ALLOW_PRIVATE_ADDRESSES", "true")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         cmd

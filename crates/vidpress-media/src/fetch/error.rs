@@ -141,6 +141,50 @@ pub enum FetchError {
         /// yt-dlp's last error message, or the tail of its output.
         message: String,
     },
+    /// The URL, or a redirect from it, leads to an address the caller's policy refuses
+    /// (loopback, private, link-local, cloud metadata).
+    #[error("{url}: refused: {reason}")]
+    Forbidden {
+        /// The URL.
+        url: String,
+        /// Which address was refused and why.
+        reason: String,
+    },
+    /// The video is longer than the caller's limit (yt-dlp's match filter refused it).
+    #[error("{url}: the video is longer than the limit of {} minutes", limit.as_secs() / 60)]
+    TooLong {
+        /// The URL.
+        url: String,
+        /// The limit.
+        limit: Duration,
+    },
+    /// The download is larger than the caller's limit; nothing was kept.
+    #[error("{url}: the download is larger than the limit of {} MB", limit_bytes / (1024 * 1024))]
+    TooLarge {
+        /// The URL.
+        url: String,
+        /// The limit in bytes.
+        limit_bytes: u64,
+    },
+    /// The video is a live stream in progress; it can be fetched once it has ended. Retryable.
+    #[error("{url}: the video is a live stream in progress; it will be fetched after it ends")]
+    Live {
+        /// The URL.
+        url: String,
+    },
+    /// The disk holding the output folder has less free space than the reserve. Retryable.
+    #[error(
+        "{}: only {} MB free, less than the {} MB that must stay free; nothing was downloaded",
+        dir.display(), free_bytes / (1024 * 1024), reserve_bytes / (1024 * 1024)
+    )]
+    LowDisk {
+        /// The output folder.
+        dir: PathBuf,
+        /// Free bytes found.
+        free_bytes: u64,
+        /// Bytes that must stay free.
+        reserve_bytes: u64,
+    },
     /// A local file operation failed (creating the output folder, reading pipes).
     #[error("{}: {source}", path.display())]
     Io {
@@ -162,6 +206,8 @@ impl FetchError {
                 | Self::RateLimited { .. }
                 | Self::Network { .. }
                 | Self::Timeout { .. }
+                | Self::Live { .. }
+                | Self::LowDisk { .. }
         )
     }
 
@@ -169,6 +215,8 @@ impl FetchError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::NotYetAvailable { starts_in, .. } => *starts_in,
+            // A stream's end is not announced; look again in an hour.
+            Self::Live { .. } => Some(Duration::from_secs(3600)),
             _ => None,
         }
     }
@@ -256,6 +304,8 @@ pub(crate) fn classify(url: &str, message: &str, status: &str) -> FetchError {
     }
     if has(&[
         "unsupported url",
+        // An extractor allowlist (`--use-extractors`) that no extractor of the URL is on.
+        "no suitable extractor",
         "is not a valid url",
         "no video formats found",
         "requested format is not available",

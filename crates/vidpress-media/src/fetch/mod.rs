@@ -2,6 +2,7 @@
 //! output name, a timeout, progress from its output, and its failures as typed errors.
 
 mod error;
+mod guard;
 
 use std::collections::{HashSet, VecDeque};
 use std::ffi::OsString;
@@ -14,6 +15,8 @@ use tokio::process::Command;
 
 pub use error::FetchError;
 
+use vidpress_core::net::AddressPolicy;
+
 use crate::audio;
 
 /// How yt-dlp is run.
@@ -25,18 +28,57 @@ pub struct FetchOptions {
     pub timeout: Duration,
     /// yt-dlp's `--socket-timeout`: how long a connection may stay silent.
     pub socket_timeout: Duration,
+    /// The longest video accepted, by the length the site declares (yt-dlp's match filter;
+    /// a video of unknown length passes, and the decoder checks it again).
+    pub max_duration: Option<Duration>,
+    /// The largest download accepted (yt-dlp's `--max-filesize`).
+    pub max_filesize: Option<u64>,
+    /// Bytes that must stay free on the output folder's disk; a fetch with less free space
+    /// fails before downloading anything.
+    pub min_free_bytes: u64,
+    /// yt-dlp's `--use-extractors`: which sites' extractors may handle a URL, comma-separated
+    /// (`youtube` by default; `default` allows every site yt-dlp knows).
+    pub extractors: String,
+    /// Which addresses yt-dlp may connect to, on the first request and every redirect
+    /// (public ones only by default).
+    pub addresses: AddressPolicy,
 }
 
 impl Default for FetchOptions {
-    /// [`default_ytdlp`], a one-hour timeout and a 30-second socket timeout.
+    /// [`default_ytdlp`], a one-hour timeout, a 30-second socket timeout, videos up to
+    /// 240 minutes and 4 GiB, 1 GiB kept free, YouTube's extractors only.
     fn default() -> Self {
         Self {
             ytdlp: default_ytdlp(),
             timeout: Duration::from_secs(3600),
             socket_timeout: Duration::from_secs(30),
+            max_duration: Some(Duration::from_secs(240 * 60)),
+            max_filesize: Some(4096 * 1024 * 1024),
+            min_free_bytes: 1024 * 1024 * 1024,
+            extractors: DEFAULT_EXTRACTORS.to_owned(),
+            addresses: AddressPolicy::PUBLIC_ONLY,
         }
     }
 }
+
+/// The extractors a fetch may use unless told otherwise: YouTube's video pages only.
+pub const DEFAULT_EXTRACTORS: &str = "youtube";
+
+/// The environment variables yt-dlp inherits; everything else (API tokens, database URLs) is
+/// withheld from it.
+const INHERITED_ENV: &[&str] = &[
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TMPDIR",
+    "TZ",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "XDG_CACHE_HOME",
+];
 
 /// The yt-dlp program to use when none is configured: `.venv/bin/yt-dlp` (where
 /// `scripts/python-tools.sh` installs the pinned version) when it exists in the current
@@ -112,13 +154,29 @@ pub async fn fetch(
             path: out_dir.to_path_buf(),
             source,
         })?;
+    check_free_space(out_dir, opts.min_free_bytes)?;
     let mut cleanup = Cleanup::new(out_dir, file_stem);
+    // Every connection yt-dlp makes goes through this proxy, which checks its address.
+    let proxy = guard::GuardProxy::start(opts.addresses)
+        .await
+        .map_err(|source| FetchError::Io {
+            path: out_dir.to_path_buf(),
+            source,
+        })?;
 
     let mut command = Command::new(&opts.ytdlp);
     command
         .args(ytdlp_args(out_dir, file_stem, opts))
+        .arg("--proxy")
+        .arg(proxy.url())
         .arg("--")
         .arg(url)
+        .env_clear()
+        .envs(
+            INHERITED_ENV
+                .iter()
+                .filter_map(|k| Some((*k, std::env::var_os(k)?))),
+        )
         .env("PYTHONUNBUFFERED", "1")
         .env("PYTHONIOENCODING", "utf-8")
         .stdin(Stdio::null())
@@ -160,6 +218,7 @@ pub async fn fetch(
     let mut downloaded: Option<PathBuf> = None;
     let mut errors: Vec<String> = Vec::new();
     let mut tail: VecDeque<String> = VecDeque::with_capacity(STDERR_TAIL);
+    let (mut filtered_out, mut too_large) = (false, false);
 
     let deadline = tokio::time::sleep(opts.timeout);
     tokio::pin!(deadline);
@@ -174,6 +233,10 @@ pub async fn fetch(
                         }
                     } else if let Some(rest) = line.strip_prefix(FILE_TAG) {
                         downloaded = Some(PathBuf::from(rest.trim_start()));
+                    } else if line.contains("does not pass filter") {
+                        filtered_out = true;
+                    } else if line.contains("larger than max-filesize") {
+                        too_large = true;
                     } else {
                         tracing::trace!(%line, "yt-dlp");
                     }
@@ -210,6 +273,40 @@ pub async fn fetch(
     group.kill();
     group.disarm();
 
+    if !status.success() || downloaded.is_none() {
+        match proxy.first_denial() {
+            Some(guard::Denied::Forbidden(reason)) => {
+                return Err(FetchError::Forbidden {
+                    url: url.to_string(),
+                    reason,
+                });
+            }
+            Some(guard::Denied::Unreachable(message)) if !status.success() => {
+                return Err(FetchError::Network {
+                    url: url.to_string(),
+                    message,
+                });
+            }
+            _ => {}
+        }
+    }
+    if status.code() == Some(LIVE_EXIT_STATUS) {
+        return Err(FetchError::Live {
+            url: url.to_string(),
+        });
+    }
+    if let (true, Some(limit)) = (filtered_out, opts.max_duration) {
+        return Err(FetchError::TooLong {
+            url: url.to_string(),
+            limit,
+        });
+    }
+    if let (true, Some(limit_bytes)) = (too_large, opts.max_filesize) {
+        return Err(FetchError::TooLarge {
+            url: url.to_string(),
+            limit_bytes,
+        });
+    }
     if !status.success() {
         let status_text = describe_status(status);
         let message = errors
@@ -262,6 +359,30 @@ pub async fn fetch(
     }
 }
 
+/// yt-dlp's exit status when a `--break-match-filters` filter rejects the video: with ours,
+/// only a live stream in progress.
+const LIVE_EXIT_STATUS: i32 = 101;
+
+/// Fails with [`FetchError::LowDisk`] when `dir`'s disk has fewer than `reserve` bytes free.
+fn check_free_space(dir: &Path, reserve: u64) -> Result<(), FetchError> {
+    if reserve == 0 {
+        return Ok(());
+    }
+    let stats = rustix::fs::statvfs(dir).map_err(|e| FetchError::Io {
+        path: dir.to_path_buf(),
+        source: e.into(),
+    })?;
+    let free_bytes = stats.f_bavail.saturating_mul(stats.f_frsize);
+    if free_bytes < reserve {
+        return Err(FetchError::LowDisk {
+            dir: dir.to_path_buf(),
+            free_bytes,
+            reserve_bytes: reserve,
+        });
+    }
+    Ok(())
+}
+
 fn ytdlp_args(out_dir: &Path, file_stem: &str, opts: &FetchOptions) -> Vec<OsString> {
     let mut template = out_dir.as_os_str().to_owned();
     // `%` starts a field in yt-dlp's output template; the folder may contain one.
@@ -284,6 +405,23 @@ fn ytdlp_args(out_dir: &Path, file_stem: &str, opts: &FetchOptions) -> Vec<OsStr
     .into_iter()
     .map(OsString::from)
     .collect();
+    // `--print` implies `--quiet`; the log is wanted for the match filter's and the size
+    // limit's refusals (untagged lines are only traced).
+    args.push("--no-quiet".into());
+    args.push("--use-extractors".into());
+    args.push(opts.extractors.clone().into());
+    // A live stream stops yt-dlp with its own exit status; a video over the length limit
+    // is skipped with a message. A video of unknown length passes (`<?`).
+    args.push("--break-match-filters".into());
+    args.push("!is_live".into());
+    if let Some(max) = opts.max_duration {
+        args.push("--match-filters".into());
+        args.push(format!("duration<?{}", max.as_secs()).into());
+    }
+    if let Some(max) = opts.max_filesize {
+        args.push("--max-filesize".into());
+        args.push(max.to_string().into());
+    }
     args.push("--socket-timeout".into());
     args.push(format!("{socket_timeout}").into());
     args.push("--output".into());

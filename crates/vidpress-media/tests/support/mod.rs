@@ -136,6 +136,11 @@ impl Media {
     }
 }
 
+/// Runs the ffmpeg CLI quietly with `args`.
+pub fn ffmpeg_cli(args: &[&str]) {
+    ffmpeg(args);
+}
+
 /// The duration of a PCM WAV file from its header.
 pub fn wav_seconds(path: &Path) -> f64 {
     let bytes = std::fs::read(path).expect("read wav");
@@ -314,6 +319,14 @@ fn serve(stream: TcpStream, root: &Path, stop: &AtomicBool, requests: &Mutex<Vec
         }
         return;
     }
+    if let Some(location) = path.strip_prefix("/redirect/") {
+        // `/redirect/HOST/PATH` answers 302 to `http://HOST/PATH`.
+        let head = format!(
+            "HTTP/1.1 302 Found\r\nLocation: http://{location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        let _ = stream.write_all(head.as_bytes());
+        return;
+    }
     if path.starts_with("/slow/") {
         let total = 50 * 1024 * 1024;
         let head = format!(
@@ -345,6 +358,7 @@ fn serve(stream: TcpStream, root: &Path, stop: &AtomicBool, requests: &Mutex<Vec
                 Some("mp4") => "video/mp4",
                 Some("webm") => "video/webm",
                 Some("json") => "application/json",
+                Some("m3u8") => "application/vnd.apple.mpegurl",
                 Some("html") => "text/html; charset=utf-8",
                 _ => "application/octet-stream",
             };

@@ -290,7 +290,13 @@ async fn submit_url(
     current: CurrentUser,
     Form(form): Form<UrlForm>,
 ) -> PageResult {
-    let url = match check_video_url(&form.url) {
+    let checked = match check_video_url(&form.url) {
+        Ok(url) => crate::api::check_url_address(url, state.api.addresses)
+            .await
+            .map(|()| url),
+        Err(error) => Err(error),
+    };
+    let url = match checked {
         Ok(url) => url,
         Err(error) => {
             return page(
@@ -343,7 +349,11 @@ async fn upload(
     while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
         match field.name() {
             Some("title") => {
-                title = Some(field.text().await.map_err(bad)?).filter(|t| !t.trim().is_empty())
+                title = Some(
+                    crate::api::read_text_field(&mut field, "title", crate::api::MAX_TITLE_BYTES)
+                        .await?,
+                )
+                .filter(|t| !t.trim().is_empty())
             }
             Some("file") => {
                 let original = field.file_name().unwrap_or("").to_owned();
@@ -472,7 +482,7 @@ async fn cancel(
     Path(id): Path<i64>,
 ) -> PageResult {
     let summary = owned_summary(&state, &current, id).await?;
-    if state.store.cancel_video(VideoKey(summary.id.0)).await? {
+    if crate::api::cancel_and_clean(&state, VideoKey(summary.id.0)).await? {
         flash(
             &current.session,
             "ok",

@@ -54,6 +54,29 @@ impl App {
     }
 
     pub async fn start_with(db: TestDb, allow_signup: bool) -> App {
+        Self::start_full(
+            db,
+            allow_signup,
+            vidpress_core::net::AddressPolicy::ALLOW_PRIVATE,
+        )
+        .await
+    }
+
+    /// An app whose video URLs must reach public addresses only (the product's default).
+    pub async fn start_public_only() -> App {
+        Self::start_full(
+            TestDb::sqlite().await,
+            false,
+            vidpress_core::net::AddressPolicy::PUBLIC_ONLY,
+        )
+        .await
+    }
+
+    pub async fn start_full(
+        db: TestDb,
+        allow_signup: bool,
+        addresses: vidpress_core::net::AddressPolicy,
+    ) -> App {
         let store = db.store.clone();
         let owner = store.operator_user(OWNER).await.unwrap();
         let uploads = tempfile::tempdir().unwrap();
@@ -65,6 +88,7 @@ impl App {
                 uploads_dir: uploads.path().to_path_buf(),
                 max_upload_bytes: 8 << 20,
                 max_attempts: 3,
+                addresses,
             },
             dashboard: Dashboard {
                 owner_email: OWNER.into(),
@@ -76,7 +100,9 @@ impl App {
         };
         let app = Application::build(
             &WebConfig {
-                listen: "127.0.0.1:0".parse().unwrap(),
+                // Short, so the slow-client test is quick; no other test sends slowly.
+                header_timeout: std::time::Duration::from_secs(2),
+                ..WebConfig::new("127.0.0.1:0".parse().unwrap())
             },
             state,
         )
