@@ -37,6 +37,8 @@ pub(crate) struct Doc {
     pub display: Vec<String>,
     /// Whether the dictionary (when there is one) does not know each word.
     pub misspelled: Vec<Vec<bool>>,
+    /// Whether a dictionary checked the words (so a word not in `misspelled` is a real word).
+    pub spell_checked: bool,
 }
 
 impl Doc {
@@ -119,6 +121,7 @@ impl Doc {
             cues,
             display,
             misspelled,
+            spell_checked: dictionary.is_some(),
         }
     }
 
@@ -130,6 +133,13 @@ impl Doc {
             .get(word)
             .is_none_or(|&p| p >= crate::REVIEW_CONFIDENCE)
             && !self.misspelled[sentence][word]
+    }
+
+    /// Whether a word may stand in a topic the speaker announces: Whisper was sure of it, or
+    /// (though unsure) the dictionary knows it; a topic said outright is worth a word Whisper
+    /// heard faintly, never one that is not a word.
+    pub(crate) fn is_vouched(&self, sentence: usize, word: usize) -> bool {
+        self.is_sure(sentence, word) || (self.spell_checked && !self.misspelled[sentence][word])
     }
 
     /// How many distinct terms there are.

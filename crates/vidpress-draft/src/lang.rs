@@ -237,6 +237,32 @@ impl Lang {
         CONJUNCTIONS.contains(&core)
     }
 
+    /// Whether the normalised word is an article ("the", "eine", "los", "les"): in a run-on
+    /// sentence one after a content word opens the next noun phrase.
+    pub(crate) fn is_article(&self, core: &str) -> bool {
+        let list: &[&str] = match self.code.as_str() {
+            "de" => &[
+                "der", "die", "das", "den", "dem", "ein", "eine", "einen", "einem", "einer",
+            ],
+            "es" => &["el", "la", "los", "las", "un", "una", "unos", "unas"],
+            // Not "des" and "du", which after a noun join it to the next ("taille des rosiers").
+            "fr" => &["le", "la", "les", "un", "une"],
+            _ => &["a", "an", "the"],
+        };
+        list.contains(&core) || (self.code == "fr" && core.starts_with("l'"))
+    }
+
+    /// Whether the normalised word reads as a verb in the first person plural ("haremos",
+    /// "preparamos", "commençons"): after a cue it says what "we" do, not the topic.
+    pub(crate) fn is_we_verb(&self, core: &str) -> bool {
+        let endings: &[&str] = match self.code.as_str() {
+            "es" => &["amos", "emos", "imos"],
+            "fr" => &["ons"],
+            _ => &[],
+        };
+        core.chars().count() >= 5 && endings.iter().any(|e| core.ends_with(e))
+    }
+
     /// Whether the normalised word is a subject pronoun (German verb-second order).
     pub(crate) fn is_pronoun(&self, core: &str) -> bool {
         self.pronouns.contains(&core)

@@ -166,8 +166,59 @@ fn announced(doc: &Doc, sentence: usize) -> Option<Phrase> {
     let mut start = cue.topic_start;
     if end - start >= 3 && doc.lang.is_pronoun(&cores[start + 1]) {
         start += 2;
+    } else if end - start >= 3
+        && doc.lang.is_we_verb(&cores[start])
+        && doc.lang.is_article(&cores[start + 1])
+    {
+        // "Primero, haremos la paella": the verb says what we do, the article opens the topic.
+        start += 1;
     }
-    trim(doc, sentence, start..end).filter(|p| p.words.clone().all(|i| doc.is_sure(sentence, i)))
+    let mut phrase = trim(doc, sentence, start..end)?;
+    if phrase.words.len() > HEADING_MAX_WORDS {
+        phrase = trim(
+            doc,
+            sentence,
+            first_noun_phrase(doc, sentence, phrase.words),
+        )?;
+    }
+    // A topic said outright is worth a word Whisper heard faintly when the word is known to be
+    // one: the dictionary knows it, or Whisper heard the same term surely elsewhere ("freezing"
+    // once, "freeze" twice). Stop words inside ("tortilla de patatas") do not name it. The
+    // phrase ends before the first word that is neither ("gaspacho de ~aloos": "gaspacho").
+    let terms = &doc.word_terms[sentence];
+    let end = phrase
+        .words
+        .clone()
+        .find(|&i| terms[i].is_some_and(|t| !doc.is_vouched(sentence, i) && !said_surely(doc, t)))
+        .unwrap_or(phrase.words.end);
+    trim(doc, sentence, phrase.words.start..end)
+}
+
+/// Whether Whisper was sure of the term somewhere in the transcript.
+fn said_surely(doc: &Doc, term: u32) -> bool {
+    doc.word_terms.iter().enumerate().any(|(s, terms)| {
+        terms
+            .iter()
+            .enumerate()
+            .any(|(i, t)| *t == Some(term) && doc.is_sure(s, i))
+    })
+}
+
+/// The first noun phrase of a span too long to be one, as Whisper runs sentences together
+/// ("the rail past the national rail past covers almost every fast train"; "eating on a budget
+/// convenience stores sell"): it ends before an article that follows a content word, and else
+/// at the first content word after an article.
+fn first_noun_phrase(doc: &Doc, sentence: usize, span: Range<usize>) -> Range<usize> {
+    let cores = &doc.cores[sentence];
+    let terms = &doc.word_terms[sentence];
+    let article = |i: usize| doc.lang.is_article(&cores[i]);
+    if let Some(i) = (span.start + 1..span.end).find(|&i| article(i) && terms[i - 1].is_some()) {
+        return span.start..i;
+    }
+    if let Some(i) = (span.start + 1..span.end).find(|&i| terms[i].is_some() && article(i - 1)) {
+        return span.start..i + 1;
+    }
+    span
 }
 
 /// A span without stop words at either end; `None` when no content word is left.
@@ -688,4 +739,151 @@ fn quotes(
         .collect();
     out.sort_unstable();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clean::Sentence;
+    use crate::lang::Lang;
+
+    /// A document of sentences as Whisper heard them; a word written `~word` is one Whisper
+    /// was unsure of (probability 0.3).
+    fn doc(code: &str, sentences: &[&str]) -> Doc {
+        let sentences = sentences
+            .iter()
+            .enumerate()
+            .map(|(k, s)| {
+                let (words, confidence): (Vec<String>, Vec<f32>) = s
+                    .split_whitespace()
+                    .map(|w| match w.strip_prefix('~') {
+                        Some(w) => (w.to_owned(), 0.3),
+                        None => (w.to_owned(), 0.9),
+                    })
+                    .unzip();
+                let start = k as u64 * 3000;
+                Sentence {
+                    text: words.join(" "),
+                    start_ms: start,
+                    end_ms: start + 2500,
+                    pause_before_ms: 300,
+                    word_start_ms: (0..words.len() as u64).map(|i| start + i * 200).collect(),
+                    words,
+                    confidence,
+                }
+            })
+            .collect();
+        Doc::new(sentences, Lang::new(Some(code)), None)
+    }
+
+    /// The heading the announcement in the document's first sentence gives.
+    fn heading(code: &str, sentences: &[&str]) -> Option<String> {
+        let d = doc(code, sentences);
+        announced(&d, 0).map(|p| sentence_case(&phrase_text(&d, &p)))
+    }
+
+    #[test]
+    fn announced_topic_after_a_verb_in_the_first_person_plural() {
+        // Whisper base on espeak-ng: "Primero, hablemos de la paella" came out as "haremos la".
+        assert_eq!(
+            heading("es", &["Primero, haremos la paella valenciana."]).as_deref(),
+            Some("Paella valenciana")
+        );
+        assert_eq!(
+            heading("es", &["Primero, preparamos el gazpacho andaluz."]).as_deref(),
+            Some("Gazpacho andaluz")
+        );
+        assert_eq!(
+            heading("es", &["Ahora vamos con el gazpacho, una sopa fría."]).as_deref(),
+            Some("Gazpacho")
+        );
+        assert_eq!(
+            heading("fr", &["Ensuite, commençons la taille des rosiers."]).as_deref(),
+            Some("Taille des rosiers")
+        );
+        assert_eq!(
+            heading("de", &["Als Nächstes kochen wir eine Kartoffelsuppe."]).as_deref(),
+            Some("Kartoffelsuppe")
+        );
+    }
+
+    #[test]
+    fn run_on_announcement_is_cut_to_its_first_noun_phrase() {
+        // Whisper ran the announcement into the next sentence, with no full stop.
+        assert_eq!(
+            heading(
+                "en",
+                &[
+                    "Now let's talk about eating on a budget convenience stores sell rice balls, \
+                   sandwiches and hot meals."
+                ]
+            )
+            .as_deref(),
+            Some("Eating on a budget")
+        );
+        assert_eq!(
+            heading(
+                "en",
+                &["Next, the rail pass the national rail pass covers almost every fast train."]
+            )
+            .as_deref(),
+            Some("Rail pass")
+        );
+        assert_eq!(
+            heading(
+                "de",
+                &["Zuerst geht es um das Fahrrad putzen ein sauberes Fahrrad fährt leichter."]
+            )
+            .as_deref(),
+            Some("Fahrrad putzen")
+        );
+        assert_eq!(
+            heading(
+                "fr",
+                &[
+                    "Enfin, l'arrosage des tomates le matin quand il fait frais pour que l'eau \
+                   pénètre."
+                ]
+            )
+            .as_deref(),
+            Some("L'arrosage des tomates")
+        );
+        // Short enough to be a heading: kept whole.
+        assert_eq!(
+            heading("en", &["First, let's talk about fixing a dripping tap."]).as_deref(),
+            Some("Fixing a dripping tap")
+        );
+    }
+
+    #[test]
+    fn faint_topic_word_heard_surely_elsewhere_counts() {
+        let faint = [
+            "After that, ~freezing fresh herbs.",
+            "Chop the parsley and freeze it in an ice cube tray.",
+        ];
+        assert_eq!(
+            heading("en", &faint).as_deref(),
+            Some("Freezing fresh herbs")
+        );
+        // A faint stop word inside the phrase does not matter.
+        assert_eq!(
+            heading("es", &["Por último, la tortilla ~de patatas."]).as_deref(),
+            Some("Tortilla de patatas")
+        );
+        // A faint word said nowhere else is not relied on ("Katoffel-Zubert" for the soup).
+        assert_eq!(
+            heading("de", &["Als Nächstes kochen wir eine ~Katoffel-Zubert."]),
+            None
+        );
+        assert_eq!(heading("fr", &["Ensuite, le ~potager."]), None);
+        // The phrase ends before such a word.
+        assert_eq!(
+            heading(
+                "es",
+                &["Ahora vamos con el gaspacho de ~aloos, es una sopa fría."]
+            )
+            .as_deref(),
+            Some("Gaspacho")
+        );
+    }
 }
