@@ -261,6 +261,10 @@ impl WordPress {
                 ))
             }
             "application_passwords_disabled" => app_passwords_disabled(&self.site),
+            // Refused because nobody signed in: the credentials never worked.
+            code if code.starts_with("rest_cannot") && error.status == StatusCode::UNAUTHORIZED => {
+                self.diagnose_not_logged_in().await
+            }
             "rest_cannot_create" | "rest_cannot_edit" | "rest_cannot_upload"
             | "rest_cannot_create_term" | "rest_cannot_publish" => {
                 PublishError::Credentials(format!(
