@@ -290,7 +290,10 @@ impl Ghost {
         let status = response.status();
         let text = response.text().await.unwrap_or_default();
         let site: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        let Some(title) = site["site"]["title"].as_str().filter(|_| status.is_success()) else {
+        let Some(title) = site["site"]["title"]
+            .as_str()
+            .filter(|_| status.is_success())
+        else {
             return Err(PublishError::NotASite(format!(
                 "{} does not look like a Ghost site: /ghost/api/admin/site/ answered {status} \
                  without Ghost's site information; check the admin URL (the address you open \
@@ -326,9 +329,9 @@ impl Ghost {
             })
             .await?;
         let body = self.expect_json(response, "the image upload").await?;
-        let url = body["images"][0]["url"].as_str().ok_or_else(|| {
-            PublishError::Protocol("Ghost's image answer has no URL".to_owned())
-        })?;
+        let url = body["images"][0]["url"]
+            .as_str()
+            .ok_or_else(|| PublishError::Protocol("Ghost's image answer has no URL".to_owned()))?;
         Ok(RemoteImage {
             reference: url.to_owned(),
             sha256: image.digest(),
@@ -373,9 +376,7 @@ impl Ghost {
             }
             let url = self.api(&format!("posts/{}/?source=html", previous.remote_id));
             let body = json!({ "posts": [fields.clone()] });
-            let response = self
-                .call(Method::PUT, &url, |r| r.json(&body))
-                .await?;
+            let response = self.call(Method::PUT, &url, |r| r.json(&body)).await?;
             match response.status() {
                 StatusCode::NOT_FOUND => {
                     note = Some(format!(
@@ -404,9 +405,7 @@ impl Ghost {
         }
         let url = self.api("posts/?source=html");
         let body = json!({ "posts": [fields] });
-        let response = self
-            .call(Method::POST, &url, |r| r.json(&body))
-            .await?;
+        let response = self.call(Method::POST, &url, |r| r.json(&body)).await?;
         let saved = self.expect_json(response, "the new post").await?;
         published(&saved, image, note)
     }
@@ -425,9 +424,7 @@ impl Ghost {
         let current = self.post(id).await?;
         let url = self.api(&format!("posts/{id}/"));
         let body = json!({ "posts": [{ "title": title, "updated_at": current["updated_at"] }] });
-        let response = self
-            .call(Method::PUT, &url, |r| r.json(&body))
-            .await?;
+        let response = self.call(Method::PUT, &url, |r| r.json(&body)).await?;
         let saved = self.expect_json(response, "the title edit").await?;
         Ok(saved["posts"][0]["updated_at"]
             .as_str()
@@ -494,7 +491,10 @@ mod tests {
         let claims: Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         assert_eq!(claims["aud"], "/admin/");
-        assert_eq!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(), 300);
+        assert_eq!(
+            claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+            300
+        );
         let mut mac = Hmac::<Sha256>::new_from_slice(&hex::decode(&KEY[25..]).unwrap()).unwrap();
         mac.update(format!("{}.{}", parts[0], parts[1]).as_bytes());
         mac.verify_slice(&URL_SAFE_NO_PAD.decode(parts[2]).unwrap())

@@ -60,9 +60,8 @@ impl Resolve for GuardedResolver {
         let policy = self.policy;
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let addresses: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             policy
                 .check_all(addresses.iter().map(SocketAddr::ip))
                 .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
@@ -218,8 +217,8 @@ fn parse_retry_after(value: &str, now: time::OffsetDateTime) -> Option<Duration>
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
-    let at = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822)
-        .ok()?;
+    let at =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
     Some((at - now).try_into().unwrap_or(Duration::ZERO))
 }
 
@@ -270,10 +269,7 @@ mod tests {
     #[test]
     fn retry_after_reads_seconds_and_dates() {
         let now = time::macros::datetime!(2026-11-30 10:00:00 UTC);
-        assert_eq!(
-            parse_retry_after("7", now),
-            Some(Duration::from_secs(7))
-        );
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
         assert_eq!(
             parse_retry_after("Mon, 30 Nov 2026 10:01:30 GMT", now),
             Some(Duration::from_secs(90))

@@ -202,7 +202,10 @@ pub enum PublishError {
 impl PublishError {
     /// Whether trying again later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, PublishError::Unreachable(_) | PublishError::Busy { .. })
+        matches!(
+            self,
+            PublishError::Unreachable(_) | PublishError::Busy { .. }
+        )
     }
 
     /// When the remote asked to be tried again.

@@ -164,7 +164,11 @@ mod tests {
         let secret = Secret::new("abcd efgh ijkl mnop qrst uvwx");
         let sealed = key.seal(&secret, "user 1");
         assert!(!sealed.contains("abcd"));
-        assert_ne!(sealed, key.seal(&secret, "user 1"), "a fresh nonce each time");
+        assert_ne!(
+            sealed,
+            key.seal(&secret, "user 1"),
+            "a fresh nonce each time"
+        );
         assert_eq!(key.open(&sealed, "user 1").unwrap(), secret);
         assert!(key.open(&sealed, "user 2").is_err());
         let other = SecretKey::parse(&"cd".repeat(32)).unwrap();

@@ -20,7 +20,8 @@ use url::Url;
 /// The Ghost version the harness runs.
 pub const GHOST_VERSION: &str = "5.130.6";
 const WORDPRESS_TREE: &str = "/usr/share/wordpress";
-const INSTALL_HINT: &str = "run `bash scripts/export-peers.sh` (scripts/test.sh does) to install it";
+const INSTALL_HINT: &str =
+    "run `bash scripts/export-peers.sh` (scripts/test.sh does) to install it";
 
 /// The username and the sign-in password of the WordPress test account.
 pub const WP_USER: &str = "editor";
@@ -418,8 +419,8 @@ impl GhostSite {
         // ready when it logs that it booted.
         let log_file = log_path.clone();
         wait_until("Ghost", Duration::from_secs(120), &log_path, || {
-            let booted = std::fs::read_to_string(&log_file)
-                .is_ok_and(|log| log.contains("Ghost booted"));
+            let booted =
+                std::fs::read_to_string(&log_file).is_ok_and(|log| log.contains("Ghost booted"));
             async move { booted }
         })
         .await;

@@ -265,13 +265,14 @@ impl WordPress {
             code if code.starts_with("rest_cannot") && error.status == StatusCode::UNAUTHORIZED => {
                 self.diagnose_not_logged_in().await
             }
-            "rest_cannot_create" | "rest_cannot_edit" | "rest_cannot_upload"
-            | "rest_cannot_create_term" | "rest_cannot_publish" => {
-                PublishError::Credentials(format!(
-                    "{} may not do this on {}: {} — the account needs the Author or Editor role",
-                    self.username, self.site, error.message
-                ))
-            }
+            "rest_cannot_create"
+            | "rest_cannot_edit"
+            | "rest_cannot_upload"
+            | "rest_cannot_create_term"
+            | "rest_cannot_publish" => PublishError::Credentials(format!(
+                "{} may not do this on {}: {} — the account needs the Author or Editor role",
+                self.username, self.site, error.message
+            )),
             _ => PublishError::Rejected(error.describe(what)),
         }
     }
@@ -311,8 +312,7 @@ impl WordPress {
             .await?;
         let me = self.expect_json(response, "the sign-in check").await?;
         let name = me["name"].as_str().unwrap_or(&self.username).to_owned();
-        if me["capabilities"].is_object() && me["capabilities"]["edit_posts"] != Value::Bool(true)
-        {
+        if me["capabilities"].is_object() && me["capabilities"]["edit_posts"] != Value::Bool(true) {
             return Err(PublishError::Credentials(format!(
                 "{} signs in to {} but may not write posts: give the account the Author or Editor role",
                 self.username, self.site
@@ -501,7 +501,9 @@ impl WordPress {
                 Body::None,
             )
             .await?;
-        self.expect_json(response, "the post deletion").await.map(drop)
+        self.expect_json(response, "the post deletion")
+            .await
+            .map(drop)
     }
 
     /// Reads any REST route (`context=edit`): for tests and the benchmark.
@@ -573,7 +575,9 @@ mod tests {
         let site = Url::parse("http://blog.example/sub/").unwrap();
         let pretty = ApiRoot::Pretty(site.join("wp-json/").unwrap());
         assert_eq!(
-            pretty.url("/wp/v2/posts/5", &[("context", "edit")]).as_str(),
+            pretty
+                .url("/wp/v2/posts/5", &[("context", "edit")])
+                .as_str(),
             "http://blog.example/sub/wp-json/wp/v2/posts/5?context=edit"
         );
         let query = ApiRoot::Query(site);
@@ -593,7 +597,10 @@ mod tests {
             Secret::new("abcd efgh ijkl"),
         );
         let shown = format!("{wp:?}");
-        assert!(!shown.contains("abcd") && !shown.contains("abcdefgh"), "{shown}");
+        assert!(
+            !shown.contains("abcd") && !shown.contains("abcdefgh"),
+            "{shown}"
+        );
         assert_eq!(wp.site().as_str(), "https://blog.example/");
     }
 }

@@ -48,7 +48,11 @@ fn check_cues(blocks: &[&str], sep: char) -> usize {
         let mut lines = block.lines();
         let mut timing = lines.next().unwrap();
         if sep == ',' {
-            assert_eq!(timing.parse::<usize>().unwrap(), cues + 1, "numbered in order");
+            assert_eq!(
+                timing.parse::<usize>().unwrap(),
+                cues + 1,
+                "numbered in order"
+            );
             timing = lines.next().unwrap();
         }
         let (start, end) = timing.split_once(" --> ").expect("a timing line");
@@ -69,7 +73,10 @@ fn srt_parses_back() {
     let srt = to_srt(&transcript());
     let blocks: Vec<&str> = srt.trim().split("\n\n").collect();
     assert!(check_cues(&blocks, ',') >= 4);
-    assert!(srt.contains("01:"), "times past an hour are written as hours: {srt}");
+    assert!(
+        srt.contains("01:"),
+        "times past an hour are written as hours: {srt}"
+    );
 }
 
 #[test]
@@ -77,7 +84,10 @@ fn vtt_parses_back() {
     let vtt = to_vtt(&transcript());
     let (header, body) = vtt.split_once("\n\n").unwrap();
     assert_eq!(header.lines().next(), Some("WEBVTT"));
-    assert!(header.lines().skip(1).all(|l| l.contains(": ")), "header fields: {header}");
+    assert!(
+        header.lines().skip(1).all(|l| l.contains(": ")),
+        "header fields: {header}"
+    );
     let blocks: Vec<&str> = body.trim().split("\n\n").collect();
     assert!(check_cues(&blocks, '.') >= 4);
 }

@@ -65,15 +65,24 @@ async fn ghost_end_to_end() {
     let site = GhostSite::start().await;
     let ghost = client(&site);
     let tested = ghost.test().await.unwrap();
-    assert!(tested.contains("Ghost 5.") && tested.contains("accepts"), "{tested}");
+    assert!(
+        tested.contains("Ghost 5.") && tested.contains("accepts"),
+        "{tested}"
+    );
 
     // Create.
-    let first = ghost.publish(&post("Ownership", "First take."), None).await.unwrap();
+    let first = ghost
+        .publish(&post("Ownership", "First take."), None)
+        .await
+        .unwrap();
     let stored = ghost.post(&first.remote_id).await.unwrap();
     assert_eq!(stored["title"], "Ownership");
     assert_eq!(stored["status"], "draft");
     assert_eq!(stored["slug"], "what-rust-ownership-means");
-    assert_eq!(stored["custom_excerpt"], "Ownership in Rust, explained in ten minutes.");
+    assert_eq!(
+        stored["custom_excerpt"],
+        "Ownership in Rust, explained in ten minutes."
+    );
     assert!(stored["html"].as_str().unwrap().contains("First take."));
     assert_eq!(tag_names(&stored), ["Memory Safety", "rust"]);
 
@@ -87,14 +96,23 @@ async fn ghost_end_to_end() {
     // Update in place.
     let mut changed = post("Ownership, revised", "Second take.");
     changed.tags.push("borrow checker".to_owned());
-    let second = ghost.publish(&changed, Some(&previous(&first))).await.unwrap();
+    let second = ghost
+        .publish(&changed, Some(&previous(&first)))
+        .await
+        .unwrap();
     assert_eq!(second.remote_id, first.remote_id);
     assert_ne!(second.updated_at, first.updated_at);
-    assert_eq!(second.image, first.image, "the same image is not uploaded again");
+    assert_eq!(
+        second.image, first.image,
+        "the same image is not uploaded again"
+    );
     let stored = ghost.post(&second.remote_id).await.unwrap();
     assert_eq!(stored["title"], "Ownership, revised");
     assert!(stored["html"].as_str().unwrap().contains("Second take."));
-    assert_eq!(tag_names(&stored), ["Memory Safety", "borrow checker", "rust"]);
+    assert_eq!(
+        tag_names(&stored),
+        ["Memory Safety", "borrow checker", "rust"]
+    );
 
     // Someone edits the post in Ghost; the next export does not overwrite it. Ghost keeps
     // `updated_at` to the second, so the edit is repeated until it lands in a later second than
@@ -108,11 +126,17 @@ async fn ghost_end_to_end() {
         if Some(&edited) != second.updated_at.as_ref() {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "Ghost's clock did not move");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Ghost's clock did not move"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     let err = ghost
-        .publish(&post("Ownership, third", "Third take."), Some(&previous(&second)))
+        .publish(
+            &post("Ownership, third", "Third take."),
+            Some(&previous(&second)),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, PublishError::Conflict(_)), "{err:?}");
@@ -123,12 +147,21 @@ async fn ghost_end_to_end() {
     // Deleted in Ghost: created anew, with a note.
     ghost.delete_post(&second.remote_id).await.unwrap();
     let third = ghost
-        .publish(&post("Ownership, again", "Fourth take."), Some(&previous(&second)))
+        .publish(
+            &post("Ownership, again", "Fourth take."),
+            Some(&previous(&second)),
+        )
         .await
         .unwrap();
     assert_ne!(third.remote_id, second.remote_id);
-    assert!(third.note.as_deref().unwrap().contains("deleted"), "{third:?}");
-    assert_eq!(ghost.post(&third.remote_id).await.unwrap()["title"], "Ownership, again");
+    assert!(
+        third.note.as_deref().unwrap().contains("deleted"),
+        "{third:?}"
+    );
+    assert_eq!(
+        ghost.post(&third.remote_id).await.unwrap()["title"],
+        "Ownership, again"
+    );
 
     // A token older than five minutes in Ghost's eyes: made while this machine's clock was ten
     // minutes behind, then the clock is corrected. The client still holds the token (it is
@@ -151,12 +184,20 @@ async fn ghost_end_to_end() {
     .unwrap();
     let err = skewed.post(&third.remote_id).await.unwrap_err();
     assert!(matches!(err, PublishError::Credentials(_)), "{err:?}");
-    assert_eq!(skewed.tokens_made(), 2, "refused, renewed once, refused again");
+    assert_eq!(
+        skewed.tokens_made(),
+        2,
+        "refused, renewed once, refused again"
+    );
     offset.store(0, Ordering::SeqCst);
     let mut renewed = post("Made with a renewed token", "Fifth take.");
     renewed.slug = "renewed-token".to_owned();
     let made = skewed.publish(&renewed, None).await.unwrap();
-    assert_eq!(skewed.tokens_made(), 3, "the refused token was replaced once");
+    assert_eq!(
+        skewed.tokens_made(),
+        3,
+        "the refused token was replaced once"
+    );
     assert_eq!(
         skewed.post(&made.remote_id).await.unwrap()["title"],
         "Made with a renewed token"
@@ -173,7 +214,10 @@ async fn ghost_end_to_end() {
     .unwrap();
     let err = wrong.test().await.unwrap_err();
     assert!(matches!(err, PublishError::Credentials(_)), "{err:?}");
-    assert!(err.to_string().contains("refused the Admin API key"), "{err}");
+    assert!(
+        err.to_string().contains("refused the Admin API key"),
+        "{err}"
+    );
     let err = Ghost::new(http(), &site.url, &Secret::new("not-a-key")).unwrap_err();
     assert!(err.to_string().contains("malformed"), "{err}");
 }

@@ -36,7 +36,8 @@ async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
         let seen = proxy.posts.fetch_add(1, Ordering::SeqCst);
         if seen < proxy.failures {
             let (status, retry_after) = proxy.failure;
-            let mut response = (status, "{\"code\":\"busy\",\"message\":\"slow down\"}").into_response();
+            let mut response =
+                (status, "{\"code\":\"busy\",\"message\":\"slow down\"}").into_response();
             if !retry_after.is_empty() {
                 response
                     .headers_mut()
@@ -49,11 +50,16 @@ async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
     let method = reqwest::Method::from_bytes(request.method().as_str().as_bytes()).unwrap();
     let mut upstream = proxy.http.request(method, url);
     for (name, value) in request.headers() {
-        if !matches!(name.as_str(), "host" | "content-length" | "transfer-encoding") {
+        if !matches!(
+            name.as_str(),
+            "host" | "content-length" | "transfer-encoding"
+        ) {
             upstream = upstream.header(name.as_str(), value.as_bytes());
         }
     }
-    let body = axum::body::to_bytes(request.into_body(), 64 << 20).await.unwrap();
+    let body = axum::body::to_bytes(request.into_body(), 64 << 20)
+        .await
+        .unwrap();
     let answer = upstream.body(body.to_vec()).send().await.unwrap();
     let status = StatusCode::from_u16(answer.status().as_u16()).unwrap();
     let content_type = answer.headers().get("content-type").cloned();
@@ -61,14 +67,19 @@ async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
     if let Some(ct) = content_type {
-        response
-            .headers_mut()
-            .insert("content-type", HeaderValue::from_bytes(ct.as_bytes()).unwrap());
+        response.headers_mut().insert(
+            "content-type",
+            HeaderValue::from_bytes(ct.as_bytes()).unwrap(),
+        );
     }
     response
 }
 
-async fn proxy(site: &WordPressSite, failure: (StatusCode, &'static str), failures: usize) -> (url::Url, Arc<AtomicUsize>) {
+async fn proxy(
+    site: &WordPressSite,
+    failure: (StatusCode, &'static str),
+    failures: usize,
+) -> (url::Url, Arc<AtomicUsize>) {
     let posts = Arc::new(AtomicUsize::new(0));
     let state = Proxy {
         upstream: site.url.clone(),
@@ -127,7 +138,10 @@ async fn busy_answers_are_retried_and_refusals_are_not() {
 
     // Asked to come back in an hour: not waited for here; the error carries the time.
     let (url, posts) = proxy(&site, (StatusCode::SERVICE_UNAVAILABLE, "3600"), 10).await;
-    let err = client(&url, &site).publish(&post(), None).await.unwrap_err();
+    let err = client(&url, &site)
+        .publish(&post(), None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, PublishError::Busy { .. }), "{err:?}");
     assert!(err.is_retryable());
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
@@ -135,14 +149,26 @@ async fn busy_answers_are_retried_and_refusals_are_not() {
 
     // Busy through every attempt: fails as busy after them.
     let (url, posts) = proxy(&site, (StatusCode::BAD_GATEWAY, ""), 100).await;
-    let err = client(&url, &site).publish(&post(), None).await.unwrap_err();
+    let err = client(&url, &site)
+        .publish(&post(), None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, PublishError::Busy { .. }), "{err:?}");
-    assert_eq!(posts.load(Ordering::SeqCst), HttpConfig::default().attempts as usize);
+    assert_eq!(
+        posts.load(Ordering::SeqCst),
+        HttpConfig::default().attempts as usize
+    );
 
     // A refusal (4xx) fails at once with WordPress's own message.
     let (url, posts) = proxy(&site, (StatusCode::BAD_REQUEST, ""), 1).await;
-    let err = client(&url, &site).publish(&post(), None).await.unwrap_err();
+    let err = client(&url, &site)
+        .publish(&post(), None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, PublishError::Rejected(_)), "{err:?}");
-    assert!(err.to_string().contains("slow down") && !err.is_retryable(), "{err}");
+    assert!(
+        err.to_string().contains("slow down") && !err.is_retryable(),
+        "{err}"
+    );
     assert_eq!(posts.load(Ordering::SeqCst), 1);
 }

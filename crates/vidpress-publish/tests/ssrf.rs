@@ -50,7 +50,10 @@ async fn counting_server(target: Option<&str>) -> (url::Url, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url::Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap(), hits)
+    (
+        url::Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap(),
+        hits,
+    )
 }
 
 #[test]
@@ -64,7 +67,10 @@ fn addresses_in_connection_urls_are_refused() {
         ("http://[::1]/", "loopback"),
     ] {
         let err = public_only.parse_url(url).unwrap_err();
-        assert!(matches!(err, PublishError::Refused { .. }), "{url}: {err:?}");
+        assert!(
+            matches!(err, PublishError::Refused { .. }),
+            "{url}: {err:?}"
+        );
         assert!(err.to_string().contains(class), "{url}: {err}");
     }
     // An administrator may allow private networks; metadata addresses stay refused.
@@ -82,20 +88,39 @@ async fn nothing_is_sent_to_a_refused_address() {
     let (url, hits) = counting_server(None).await;
     let public_only = exporters(AddressPolicy::PUBLIC_ONLY);
     let err = public_only
-        .connect(SiteKind::WordPress, url.as_str(), Some("u"), &Secret::new("p"))
+        .connect(
+            SiteKind::WordPress,
+            url.as_str(),
+            Some("u"),
+            &Secret::new("p"),
+        )
         .unwrap_err();
     assert!(matches!(err, PublishError::Refused { .. }), "{err:?}");
 
     // A host name that resolves to loopback is refused at resolution, before connecting.
     let by_name = url::Url::parse(&format!("http://localhost:{}/", url.port().unwrap())).unwrap();
-    let wp = WordPress::new(http(AddressPolicy::PUBLIC_ONLY), &by_name, "u", Secret::new("p"));
+    let wp = WordPress::new(
+        http(AddressPolicy::PUBLIC_ONLY),
+        &by_name,
+        "u",
+        Secret::new("p"),
+    );
     let err = wp.test().await.unwrap_err();
     assert!(matches!(err, PublishError::Refused { .. }), "{err:?}");
     assert!(err.to_string().contains("loopback"), "{err}");
-    assert_eq!(hits.load(Ordering::SeqCst), 0, "no request reached the server");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "no request reached the server"
+    );
 
     // Allowed, the same server is reached.
-    let wp = WordPress::new(http(AddressPolicy::ALLOW_PRIVATE), &by_name, "u", Secret::new("p"));
+    let wp = WordPress::new(
+        http(AddressPolicy::ALLOW_PRIVATE),
+        &by_name,
+        "u",
+        Secret::new("p"),
+    );
     let err = wp.test().await.unwrap_err();
     assert!(matches!(err, PublishError::NotASite(_)), "{err:?}");
     assert!(hits.load(Ordering::SeqCst) > 0);
@@ -106,17 +131,34 @@ async fn redirects_are_checked_at_every_hop() {
     // The first hop is allowed (private networks allowed), the redirect points at the cloud
     // metadata service: refused without following it.
     let (url, hits) = counting_server(Some("http://169.254.169.254/latest/meta-data/")).await;
-    let wp = WordPress::new(http(AddressPolicy::ALLOW_PRIVATE), &url, "u", Secret::new("p"));
+    let wp = WordPress::new(
+        http(AddressPolicy::ALLOW_PRIVATE),
+        &url,
+        "u",
+        Secret::new("p"),
+    );
     let err = wp.test().await.unwrap_err();
     assert!(matches!(err, PublishError::Refused { .. }), "{err:?}");
     assert!(err.to_string().contains("169.254.169.254"), "{err}");
-    assert_eq!(hits.load(Ordering::SeqCst), 1, "only the first hop was requested");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "only the first hop was requested"
+    );
 
     // A redirect to a loopback address from a server on another loopback port: allowed only
     // when private addresses are.
     let (inner, inner_hits) = counting_server(None).await;
     let (outer, _) = counting_server(Some(inner.join("wp-json/").unwrap().as_str())).await;
-    let wp = WordPress::new(http(AddressPolicy::ALLOW_PRIVATE), &outer, "u", Secret::new("p"));
+    let wp = WordPress::new(
+        http(AddressPolicy::ALLOW_PRIVATE),
+        &outer,
+        "u",
+        Secret::new("p"),
+    );
     let _ = wp.test().await;
-    assert!(inner_hits.load(Ordering::SeqCst) > 0, "followed when allowed");
+    assert!(
+        inner_hits.load(Ordering::SeqCst) > 0,
+        "followed when allowed"
+    );
 }

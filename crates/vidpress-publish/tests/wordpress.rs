@@ -58,17 +58,28 @@ async fn creates_a_post_then_updates_the_same_one() {
     let tested = wp.test().await.unwrap();
     assert!(tested.contains("/wp-json/"), "{tested}");
 
-    let first = wp.publish(&post("Ownership", "First take."), None).await.unwrap();
+    let first = wp
+        .publish(&post("Ownership", "First take."), None)
+        .await
+        .unwrap();
     let stored = wp.post(&first.remote_id).await.unwrap();
     assert_eq!(stored["title"]["raw"], "Ownership");
     assert_eq!(stored["status"], "draft");
     assert_eq!(stored["slug"], "what-rust-ownership-means");
-    assert!(stored["content"]["raw"].as_str().unwrap().contains("First take."));
+    assert!(
+        stored["content"]["raw"]
+            .as_str()
+            .unwrap()
+            .contains("First take.")
+    );
     assert_eq!(
         stored["excerpt"]["raw"],
         "Ownership in Rust, explained in ten minutes."
     );
-    assert_eq!(tag_names(&wp, &stored["tags"]).await, ["Memory Safety", "rust"]);
+    assert_eq!(
+        tag_names(&wp, &stored["tags"]).await,
+        ["Memory Safety", "rust"]
+    );
 
     // The featured image is the uploaded header, and the site serves it.
     let image = first.image.clone().expect("the image was uploaded");
@@ -99,7 +110,12 @@ async fn creates_a_post_then_updates_the_same_one() {
     assert_eq!(second.note, None);
     let stored = wp.post(&second.remote_id).await.unwrap();
     assert_eq!(stored["title"]["raw"], "Ownership, revised");
-    assert!(stored["content"]["raw"].as_str().unwrap().contains("Second take."));
+    assert!(
+        stored["content"]["raw"]
+            .as_str()
+            .unwrap()
+            .contains("Second take.")
+    );
     assert_eq!(
         tag_names(&wp, &stored["tags"]).await,
         ["Memory Safety", "borrow checker", "rust"]
@@ -113,7 +129,10 @@ async fn creates_a_post_then_updates_the_same_one() {
     wp.delete_post(&second.remote_id).await.unwrap();
     let third = wp.publish(&changed, Some(&previous)).await.unwrap();
     assert_ne!(third.remote_id, first.remote_id);
-    assert!(third.note.as_deref().unwrap().contains("deleted"), "{third:?}");
+    assert!(
+        third.note.as_deref().unwrap().contains("deleted"),
+        "{third:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,7 +163,10 @@ async fn a_site_without_pretty_permalinks_answers_at_rest_route() {
     let wp = client(&site);
     let tested = wp.test().await.unwrap();
     assert!(tested.contains("rest_route"), "{tested}");
-    let published = wp.publish(&post("Plain", "Plain links."), None).await.unwrap();
+    let published = wp
+        .publish(&post("Plain", "Plain links."), None)
+        .await
+        .unwrap();
     let stored = wp.post(&published.remote_id).await.unwrap();
     assert_eq!(stored["title"]["raw"], "Plain");
     assert!(
@@ -163,7 +185,11 @@ async fn something_that_is_not_wordpress_is_named_as_such() {
     let wp = WordPress::new(http(), &url, "x", Secret::new("y"));
     let err = wp.test().await.unwrap_err();
     assert!(matches!(err, PublishError::NotASite(_)), "{err:?}");
-    assert!(err.to_string().contains("does not look like a WordPress site"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("does not look like a WordPress site"),
+        "{err}"
+    );
 
     let closed = url::Url::parse("http://127.0.0.1:9/").unwrap();
     let err = WordPress::new(http(), &closed, "x", Secret::new("y"))

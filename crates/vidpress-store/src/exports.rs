@@ -368,8 +368,11 @@ impl Store {
         };
         let job_id = queue::enqueue(
             &mut tx,
-            &NewJob::new(JobKind::Export, serde_json::json!({ "export_id": export_id }))
-                .max_attempts(max_attempts),
+            &NewJob::new(
+                JobKind::Export,
+                serde_json::json!({ "export_id": export_id }),
+            )
+            .max_attempts(max_attempts),
         )
         .await?;
         sqlx::query(
@@ -399,7 +402,11 @@ impl Store {
     }
 
     /// One of the user's exports.
-    pub async fn export_for_user(&self, user: UserId, id: i64) -> Result<Option<Export>, StoreError> {
+    pub async fn export_for_user(
+        &self,
+        user: UserId,
+        id: i64,
+    ) -> Result<Option<Export>, StoreError> {
         Ok(self.export(id).await?.filter(|e| e.user_id == user))
     }
 

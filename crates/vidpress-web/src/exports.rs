@@ -13,9 +13,11 @@ use crate::{AppError, AppState};
 
 /// The exporters, or a message that this server has none.
 pub(crate) fn exporters(state: &AppState) -> Result<&Exporters, AppError> {
-    state.dashboard.exporters.as_ref().ok_or_else(|| {
-        AppError::BadRequest("exporting is not set up on this server".to_owned())
-    })
+    state
+        .dashboard
+        .exporters
+        .as_ref()
+        .ok_or_else(|| AppError::BadRequest("exporting is not set up on this server".to_owned()))
 }
 
 pub(crate) fn site_kind(kind: ConnectionKind) -> SiteKind {

@@ -32,7 +32,12 @@ async fn connections_and_exports_in_the_dashboard() {
     let mut alice = app.admin().await;
     let alice_id = app.user_id("admin@example.org").await;
     let (_, draft) = app
-        .ready_video(alice_id, "Sourdough at home", "Feed the starter daily.", "sourdough")
+        .ready_video(
+            alice_id,
+            "Sourdough at home",
+            "Feed the starter daily.",
+            "sourdough",
+        )
         .await;
 
     // Form errors come back beside the fields, nothing stored.
@@ -50,7 +55,11 @@ async fn connections_and_exports_in_the_dashboard() {
         )
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.body.contains("id=\"url-error\"") && page.body.contains("metadata"), "{}", page.body);
+    assert!(
+        page.body.contains("id=\"url-error\"") && page.body.contains("metadata"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("id=\"secret-error\"") && page.body.contains("malformed"));
     assert!(!page.body.contains("not-a-key"), "the secret is not echoed");
     assert!(app.store.connections(alice_id).await.unwrap().is_empty());
@@ -71,20 +80,29 @@ async fn connections_and_exports_in_the_dashboard() {
         .await;
     assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
     let list = alice.get("/connections").await;
-    assert!(list.body.contains("My blog") && list.body.contains("accepts"), "{}", list.body);
+    assert!(
+        list.body.contains("My blog") && list.body.contains("accepts"),
+        "{}",
+        list.body
+    );
     assert!(!list.body.contains(&site.app_password), "never shown again");
     let connection = app.store.connections(alice_id).await.unwrap().remove(0);
     assert!(!connection.sealed_secret.contains(&site.app_password));
     assert_eq!(connection.test_ok, Some(true));
     let tested = alice
-        .post(&format!("/connections/{}/test", connection.id), &[("csrf", &csrf)])
+        .post(
+            &format!("/connections/{}/test", connection.id),
+            &[("csrf", &csrf)],
+        )
         .await;
     assert_eq!(tested.status, StatusCode::SEE_OTHER);
 
     // The editor offers the connection; exporting queues the job, the worker sends it, and the
     // editor shows the state and the link to the post.
     let editor = alice.get(&format!("/drafts/{draft}")).await;
-    assert!(editor.body.contains("id=\"export-form\"") && editor.body.contains("My blog (WordPress)"));
+    assert!(
+        editor.body.contains("id=\"export-form\"") && editor.body.contains("My blog (WordPress)")
+    );
     let queued = alice
         .post(
             &format!("/drafts/{draft}/exports"),
@@ -96,44 +114,91 @@ async fn connections_and_exports_in_the_dashboard() {
         )
         .await;
     assert_eq!(queued.status, StatusCode::SEE_OTHER);
-    assert!(alice.get(&format!("/drafts/{draft}")).await.body.contains("queued"));
+    assert!(
+        alice
+            .get(&format!("/drafts/{draft}"))
+            .await
+            .body
+            .contains("queued")
+    );
     run_exports(&app).await;
-    let export = app.store.exports_for_draft(alice_id, draft).await.unwrap().remove(0);
+    let export = app
+        .store
+        .exports_for_draft(alice_id, draft)
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(export.state.as_str(), "succeeded", "{:?}", export.message);
     let editor = alice.get(&format!("/drafts/{draft}")).await;
     let link = export.remote_url.clone().unwrap();
-    assert!(editor.body.contains("exported") && editor.body.contains(&link), "{}", editor.body);
+    assert!(
+        editor.body.contains("exported") && editor.body.contains(&link),
+        "{}",
+        editor.body
+    );
 
     // Files.
     let markdown = alice.get(&format!("/drafts/{draft}/files/markdown")).await;
     assert_eq!(markdown.status, StatusCode::OK);
-    assert!(markdown.headers["content-disposition"].to_str().unwrap().contains("sourdough.md"));
-    let front = markdown.body.strip_prefix("---\n").unwrap().split("\n---\n").next().unwrap();
+    assert!(
+        markdown.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("sourdough.md")
+    );
+    let front = markdown
+        .body
+        .strip_prefix("---\n")
+        .unwrap()
+        .split("\n---\n")
+        .next()
+        .unwrap();
     let yaml = &yaml_rust2::YamlLoader::load_from_str(front).unwrap()[0];
     assert_eq!(yaml["title"].as_str(), Some("Sourdough at home"));
     let srt = alice.get(&format!("/drafts/{draft}/files/srt")).await;
     assert!(srt.body.starts_with("1\n00:00:00,000 --> "), "{}", srt.body);
-    assert_eq!(alice.get(&format!("/drafts/{draft}/files/docx")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        alice
+            .get(&format!("/drafts/{draft}/files/docx"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
 
     // Bob sees none of it.
     let mut bob = app.user("bob@example.org").await;
     let bob_csrf = bob.csrf("/connections").await;
     let bobs = bob.get("/connections").await.body;
-    assert!(!bobs.contains(&format!("id=\"connection-{}\"", connection.id)) && !bobs.contains(site.url.as_str()));
+    assert!(
+        !bobs.contains(&format!("id=\"connection-{}\"", connection.id))
+            && !bobs.contains(site.url.as_str())
+    );
     for path in [
         format!("/connections/{}/test", connection.id),
         format!("/connections/{}/remove", connection.id),
     ] {
-        assert_eq!(bob.post(&path, &[("csrf", &bob_csrf)]).await.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            bob.post(&path, &[("csrf", &bob_csrf)]).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
     }
     let export_as_bob = bob
         .post(
             &format!("/drafts/{draft}/exports"),
-            &[("csrf", &bob_csrf), ("connection", &connection.id.to_string())],
+            &[
+                ("csrf", &bob_csrf),
+                ("connection", &connection.id.to_string()),
+            ],
         )
         .await;
     assert_eq!(export_as_bob.status, StatusCode::NOT_FOUND);
-    assert_eq!(bob.get(&format!("/drafts/{draft}/files/markdown")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        bob.get(&format!("/drafts/{draft}/files/markdown"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
 
     // A form without the CSRF token changes nothing.
     let forged = alice
@@ -141,7 +206,10 @@ async fn connections_and_exports_in_the_dashboard() {
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     let removed = alice
-        .post(&format!("/connections/{}/remove", connection.id), &[("csrf", &csrf)])
+        .post(
+            &format!("/connections/{}/remove", connection.id),
+            &[("csrf", &csrf)],
+        )
         .await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
     assert!(app.store.connections(alice_id).await.unwrap().is_empty());
@@ -153,7 +221,12 @@ async fn connections_and_exports_in_the_api() {
     let app = App::start().await;
     let owner = app.user_id(OWNER).await;
     let (_, draft) = app
-        .ready_video(owner, "Sourdough at home", "Feed the starter daily.", "sourdough")
+        .ready_video(
+            owner,
+            "Sourdough at home",
+            "Feed the starter daily.",
+            "sourdough",
+        )
         .await;
     let http = reqwest::Client::new();
     let api = |path: &str| format!("{}{path}", app.base);
@@ -210,7 +283,11 @@ async fn connections_and_exports_in_the_api() {
     assert_eq!(export["state"], "succeeded", "{export}");
     assert_eq!(export["post_status"], "publish");
     let url = export["remote_url"].as_str().unwrap();
-    assert_eq!(reqwest::get(url).await.unwrap().status(), StatusCode::OK, "published at {url}");
+    assert_eq!(
+        reqwest::get(url).await.unwrap().status(),
+        StatusCode::OK,
+        "published at {url}"
+    );
 
     let vtt = http
         .get(api(&format!("/api/drafts/{draft}/files/vtt")))
@@ -236,7 +313,12 @@ async fn connections_and_exports_in_the_api() {
         format!("/api/exports/{}", export["id"]),
         format!("/api/drafts/{draft}/files/markdown"),
     ] {
-        let r = http.get(api(&path)).bearer_auth(token).send().await.unwrap();
+        let r = http
+            .get(api(&path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
     }
     let r = http

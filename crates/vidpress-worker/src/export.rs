@@ -46,7 +46,10 @@ impl ExportJobs {
             .as_i64()
             .ok_or_else(|| JobError::Permanent("the job does not name an export".into()))?;
         let Some(export) = ctx.store.export(id).await? else {
-            info!(export = id, "the export is gone (its connection was removed); nothing to do");
+            info!(
+                export = id,
+                "the export is gone (its connection was removed); nothing to do"
+            );
             return Ok(());
         };
         ctx.store

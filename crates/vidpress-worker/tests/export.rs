@@ -81,9 +81,14 @@ async fn draft_with_image(store: &Store, dir: &std::path::Path) -> (UserId, i64,
     )
     .await
     .unwrap();
-    set_header(&mut tx, video, Some(image.to_str().unwrap()), "a test image")
-        .await
-        .unwrap();
+    set_header(
+        &mut tx,
+        video,
+        Some(image.to_str().unwrap()),
+        "a test image",
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let draft = store.draft_for_video(video).await.unwrap().unwrap();
     (user, draft.id, video)
@@ -194,7 +199,11 @@ async fn the_export_job_creates_then_updates_the_post() {
         .get("/wp/v2/posts?status=draft,publish&slug=rust-ownership")
         .await
         .unwrap();
-    assert_eq!(posts.as_array().unwrap().len(), 1, "updated, not made twice");
+    assert_eq!(
+        posts.as_array().unwrap().len(),
+        1,
+        "updated, not made twice"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -228,7 +237,11 @@ async fn a_refused_export_fails_at_once_with_the_remote_message() {
     };
     pool(store).run_until_idle().await;
     let job = store.job(job_id).await.unwrap();
-    assert_eq!((job.state, job.attempts), (JobState::Failed, 1), "no retry of a 401");
+    assert_eq!(
+        (job.state, job.attempts),
+        (JobState::Failed, 1),
+        "no retry of a 401"
+    );
     let export = store.export(export_id).await.unwrap().unwrap();
     assert_eq!(export.state, ExportState::Failed);
     let message = export.message.unwrap();

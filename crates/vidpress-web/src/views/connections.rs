@@ -65,7 +65,10 @@ async fn page(
                     format!("Works (tested {}): {message}", format_time(at, user))
                 }
                 (Some(false), Some(at), Some(message)) => {
-                    format!("Does not work (tested {}): {message}", format_time(at, user))
+                    format!(
+                        "Does not work (tested {}): {message}",
+                        format_time(at, user)
+                    )
                 }
                 _ => "Not tested yet.".to_owned(),
             };
@@ -160,7 +163,12 @@ async fn test(
         .ok_or(PageError::from(AppError::NotFound))?;
     let (ok, message) = crate::exports::test_connection(&state, &connection).await?;
     let kind = if ok { "ok" } else { "error" };
-    flash(&current.session, kind, format!("“{}”: {message}", connection.name)).await;
+    flash(
+        &current.session,
+        kind,
+        format!("“{}”: {message}", connection.name),
+    )
+    .await;
     Ok(Redirect::to("/connections").into_response())
 }
 
@@ -212,8 +220,7 @@ async fn export(
         &form.status
     };
     let back = format!("/drafts/{id}#exports");
-    match crate::exports::request_export(&state, current.user.id, id, form.connection, status)
-        .await
+    match crate::exports::request_export(&state, current.user.id, id, form.connection, status).await
     {
         Ok(_) => {
             flash(
