@@ -27,9 +27,11 @@ ensure_apt() {
 BUILD_PACKAGES=(pkg-config clang libclang-dev cmake make g++ libavcodec-dev libavformat-dev
   libavutil-dev libswresample-dev libswscale-dev libavfilter-dev libavdevice-dev
   python3 python3-venv python3-pip ca-certificates curl)
-# What the tests add: FFmpeg and espeak-ng to make test media, PostgreSQL's client, and
-# Chromium with its WebDriver for the dashboard's browser tests.
-TEST_PACKAGES=(ffmpeg espeak-ng postgresql-client chromium chromium-driver fonts-dejavu-core)
+# What the tests add: FFmpeg and espeak-ng to make test media, PostgreSQL's client, Chromium
+# with its WebDriver for the dashboard's browser tests, and PHP with the MariaDB client for the
+# export tests' WordPress (the `wordpress` package itself: scripts/export-peers.sh).
+TEST_PACKAGES=(ffmpeg espeak-ng postgresql-client chromium chromium-driver fonts-dejavu-core
+  php-cli php-mysql php-curl php-gd php-xml php-mbstring mariadb-client)
 
 ensure_rust() {
   if ! command -v cargo >/dev/null 2>&1; then
@@ -65,6 +67,12 @@ ensure_postgres() {
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && return; sleep 1; done
   echo "PostgreSQL did not start on 127.0.0.1:5432" >&2
   return 1
+}
+
+# WordPress (Debian's package, PHP, the MariaDB on 127.0.0.1:3306) and Ghost 5 (npm, cached in
+# ~/.cache/vidpress) for the export tests; scripts/export-peers.sh says how.
+ensure_export_peers() {
+  bash "$repo_root/scripts/export-peers.sh"
 }
 
 # ensure_model BINARY: the Whisper base model (and the converter tests' CTranslate2 model).

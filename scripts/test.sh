@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick start, part two: installs everything the test suite needs (Debian packages, Rust, yt-dlp
 # and the test WebSub hub, the Whisper base model, a local PostgreSQL when none answers on
-# 127.0.0.1:5432) and runs the whole suite. Extra arguments go to the test runner.
+# 127.0.0.1:5432, WordPress and Ghost for the export tests) and runs the whole suite. Extra
+# arguments go to the test runner.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$repo_root"
@@ -10,6 +11,7 @@ ensure_apt "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 ensure_rust
 ensure_python_tools
 ensure_postgres
+ensure_export_peers
 export VIDPRESS_TEST_POSTGRES_URL="${VIDPRESS_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 cargo build --locked --bin vidpress
 ensure_model target/debug/vidpress

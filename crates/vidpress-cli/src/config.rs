@@ -98,8 +98,12 @@ pub struct Config {
     /// yt-dlp's extractors for video URLs, comma-separated: `youtube` (the default) or e.g.
     /// `default` for every site yt-dlp knows.
     pub video_extractors: String,
-    /// Whether video URLs may point at loopback, private, link-local or metadata addresses.
+    /// Whether video URLs and export connections may point at loopback, private or link-local
+    /// addresses (metadata addresses never).
     pub allow_private_addresses: bool,
+    /// The key export connections' secrets are sealed with (64 hex digits); unset, a key is
+    /// generated once into `data_dir/secret.key` (owner-only) and reused. Never shown in `Debug`.
+    pub secret_key: Option<vidpress_publish::SecretKey>,
     /// Seconds a client may take to send a request's headers.
     pub http_header_timeout_seconds: u64,
     /// Seconds a request may take to be answered, and the longest pause in a request body.
@@ -143,6 +147,7 @@ impl std::fmt::Debug for Config {
             .field("min_free_disk_mb", &self.min_free_disk_mb)
             .field("video_extractors", &self.video_extractors)
             .field("allow_private_addresses", &self.allow_private_addresses)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
             .field(
                 "http_header_timeout_seconds",
                 &self.http_header_timeout_seconds,
@@ -198,7 +203,13 @@ impl Sources {
             return Ok(None);
         };
         raw.trim().parse::<T>().map(Some).map_err(|e| {
-            anyhow::anyhow!("invalid configuration: `{key}` = {raw:?} (from {origin}): {e}")
+            // A secret is never echoed, not even a malformed one.
+            let shown = if key == "secret_key" {
+                "(hidden)".to_owned()
+            } else {
+                format!("{raw:?}")
+            };
+            anyhow::anyhow!("invalid configuration: `{key}` = {shown} (from {origin}): {e}")
         })
     }
 
@@ -365,6 +376,7 @@ impl Config {
             http_max_connections: src
                 .get::<Positive>("http_max_connections")?
                 .map_or(1024, |p| p.0),
+            secret_key: src.get("secret_key")?,
             listen,
             data_dir,
         };
@@ -440,6 +452,22 @@ mod tests {
         assert!(
             err.contains("`websub_hub_url`") && err.contains("ftp://"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn the_secret_key_is_checked_and_never_shown() {
+        let key = "0f".repeat(32);
+        let c = Config::load_from(None, env(&[("VIDPRESS_SECRET_KEY", &key)])).unwrap();
+        assert!(c.secret_key.is_some());
+        assert!(!format!("{c:?}").contains(&key));
+        let err = Config::load_from(None, env(&[("VIDPRESS_SECRET_KEY", "short")])).unwrap_err();
+        assert!(err.to_string().contains("`secret_key`"), "{err}");
+        assert!(!err.to_string().contains("short"), "{err}");
+        assert!(
+            !Config::load_from(None, env(&[]))
+                .unwrap()
+                .allow_private_addresses
         );
     }
 

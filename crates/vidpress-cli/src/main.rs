@@ -47,6 +47,11 @@ enum Command {
     /// Create dashboard accounts and reset their passwords.
     #[command(subcommand)]
     User(commands::user::UserCommand),
+    /// Add, list, test and remove WordPress and Ghost connections.
+    #[command(subcommand)]
+    Connections(commands::export::ConnectionsCommand),
+    /// Send a video's draft to a connection, or write it as Markdown, HTML, SRT or VTT files.
+    Export(commands::export::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +82,8 @@ fn main() -> ExitCode {
             Command::Convert(args) => commands::convert::run(&config, &args).await,
             Command::Transcribe(args) => commands::transcribe::run(&config, &args).await,
             Command::User(cmd) => commands::user::run(&config, &cmd).await,
+            Command::Connections(cmd) => commands::export::connections(&config, &cmd).await,
+            Command::Export(args) => commands::export::export(&config, &args).await,
         }
     });
     match result {

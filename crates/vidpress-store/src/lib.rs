@@ -9,6 +9,7 @@ pub mod channels;
 mod db;
 pub mod draft_edits;
 mod error;
+pub mod exports;
 pub mod library;
 pub mod queue;
 pub mod sessions;

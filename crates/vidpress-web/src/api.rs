@@ -79,6 +79,7 @@ pub(crate) fn router(max_upload_bytes: usize) -> Router<AppState> {
         )
         .route("/api/videos/{id}", get(video_status))
         .route("/api/videos/{id}/cancel", post(cancel))
+        .merge(crate::api_exports::router())
 }
 
 /// The user a request's bearer token acts for. As an extractor it runs before the body is
@@ -139,7 +140,10 @@ pub(crate) async fn read_text_field(
 
 /// The user a bearer token acts for: the configured token (compared in constant time) acts
 /// for the operator account; any other token is looked up by its hash among users' tokens.
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<UserId, AppError> {
+pub(crate) async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<UserId, AppError> {
     let given = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

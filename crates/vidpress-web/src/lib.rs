@@ -3,10 +3,12 @@
 //! shutdown. Only this crate knows axum and askama; it never touches FFmpeg or Whisper.
 
 mod api;
+mod api_exports;
 mod assets;
 mod auth;
 mod csrf;
 mod error;
+mod exports;
 mod health;
 mod security;
 mod sessions;

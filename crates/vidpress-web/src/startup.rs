@@ -55,6 +55,8 @@ pub struct Dashboard {
     /// Cancelled when the server starts shutting down, so live-progress streams end and the
     /// graceful shutdown does not wait for them.
     pub stopping: tokio_util::sync::CancellationToken,
+    /// Seals connection secrets and makes WordPress/Ghost clients; `None` turns exporting off.
+    pub exporters: Option<vidpress_publish::Exporters>,
 }
 
 impl Default for Dashboard {
@@ -67,6 +69,7 @@ impl Default for Dashboard {
             feed_poll: Duration::from_secs(3600),
             limiter: crate::auth::SignInLimiter::default(),
             stopping: tokio_util::sync::CancellationToken::new(),
+            exporters: None,
         }
     }
 }

@@ -2,11 +2,13 @@
 //! registered for each job's kind, keep the job's lease alive while it runs, and record the
 //! outcome. It knows nothing of HTTP; the pipeline steps register their handlers here.
 
+pub mod export;
 pub mod pipeline;
 mod pool;
 mod registry;
 pub mod websub;
 
+pub use export::ExportJobs;
 pub use pipeline::{Pipeline, PipelineConfig};
 pub use pool::{PoolConfig, WorkerPool};
 pub use registry::{HandlerFuture, JobContext, JobError, Registry};

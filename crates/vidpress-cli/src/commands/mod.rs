@@ -2,9 +2,11 @@
 
 pub mod bench;
 pub mod bench_dashboard;
+pub mod bench_export;
 pub mod bench_websub;
 pub mod channels;
 pub mod convert;
+pub mod export;
 pub mod models;
 pub mod serve;
 pub mod transcribe;

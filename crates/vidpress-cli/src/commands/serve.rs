@@ -154,6 +154,8 @@ pub fn registry(config: &Config) -> anyhow::Result<Registry> {
     let mut registry = Registry::new();
     Pipeline::new(pipeline_config(config)).register(&mut registry);
     vidpress_worker::websub::register(&mut registry, websub_jobs(config, http_client()?));
+    vidpress_worker::ExportJobs::new(crate::commands::export::exporters(config)?)
+        .register(&mut registry);
     Ok(registry)
 }
 
@@ -182,6 +184,7 @@ pub fn dashboard(config: &Config) -> anyhow::Result<Dashboard> {
         secure_cookies: config.public_url.scheme() == "https",
         youtube: Some(youtube(config, http_client()?)),
         feed_poll: Duration::from_secs(config.feed_poll_seconds),
+        exporters: Some(crate::commands::export::exporters(config)?),
         ..Dashboard::default()
     })
 }

@@ -82,6 +82,70 @@ struct EditorPage {
     header_note: Option<String>,
     saved_at: String,
     export_url: Option<String>,
+    connections: Vec<ExportChoice>,
+    exports: Vec<ExportRow>,
+    has_transcript: bool,
+}
+
+/// A connection the editor can send to.
+pub struct ExportChoice {
+    pub id: i64,
+    pub label: String,
+}
+
+/// One export of the draft, as the editor lists it.
+pub struct ExportRow {
+    pub connection: String,
+    pub state: &'static str,
+    pub state_words: &'static str,
+    pub remote_url: Option<String>,
+    pub when: String,
+    pub message: Option<String>,
+}
+
+/// The user's connections and this draft's exports.
+async fn export_parts(
+    state: &AppState,
+    user: &User,
+    draft_id: i64,
+) -> Result<(Vec<ExportChoice>, Vec<ExportRow>), PageError> {
+    use vidpress_store::exports::ExportState;
+    if state.dashboard.exporters.is_none() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let connections = state
+        .store
+        .connections(user.id)
+        .await?
+        .into_iter()
+        .map(|c| ExportChoice {
+            id: c.id,
+            label: format!("{} ({})", c.name, c.kind.label()),
+        })
+        .collect();
+    let exports = state
+        .store
+        .exports_for_draft(user.id, draft_id)
+        .await?
+        .into_iter()
+        .map(|e| ExportRow {
+            connection: e.connection_name,
+            state: e.state.as_str(),
+            state_words: match e.state {
+                ExportState::Queued => "queued",
+                ExportState::Running => "sending",
+                ExportState::Succeeded => "exported",
+                ExportState::Failed => "failed",
+            },
+            remote_url: e.remote_url.filter(|u| u.starts_with("http")),
+            when: match e.exported_at {
+                Some(at) if e.state == ExportState::Succeeded => format_time(at, user),
+                _ => format!("asked {}", format_time(e.requested_at, user)),
+            },
+            message: e.message,
+        })
+        .collect();
+    Ok((connections, exports))
 }
 
 async fn owned_draft(
@@ -190,6 +254,8 @@ async fn editor_page(
         StatusCode::OK
     };
     let preview = vidpress_draft::render_html(&fields.markdown);
+    let transcript = transcript(state, video).await?;
+    let (connections, exports) = export_parts(state, &current.user, draft.id).await?;
     Ok(render_with(
         status,
         &EditorPage {
@@ -207,10 +273,13 @@ async fn editor_page(
             preview,
             errors,
             conflict,
-            transcript: transcript(state, video).await?,
+            has_transcript: !transcript.is_empty(),
+            transcript,
             header_note: draft.header_note.clone(),
             saved_at: format_time(draft.updated_at, &current.user),
-            export_url: None,
+            export_url: Some("#exports".to_owned()),
+            connections,
+            exports,
         },
     ))
 }

@@ -4,6 +4,7 @@
 //! Every route here runs with a database-backed session and the CSRF check.
 
 mod channels;
+mod connections;
 mod drafts;
 mod login;
 mod settings;
@@ -40,6 +41,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .merge(videos::router(state.api.max_upload_bytes))
         .merge(channels::router())
         .merge(drafts::router())
+        .merge(connections::router())
         .merge(settings::router())
         .layer(axum::middleware::from_fn(crate::csrf::require_token))
         .layer(sessions)

@@ -22,6 +22,19 @@ pub const OWNER: &str = "owner@localhost";
 pub const API_TOKEN: &str = "bootstrap-token-123";
 pub const CHANNEL: &str = "UCuAXFkgsw1L7xaCfnd5JJOw";
 
+/// The exporters the test server uses: a fixed key, and private addresses allowed (the test
+/// sites run on 127.0.0.1).
+pub fn exporters() -> vidpress_publish::Exporters {
+    vidpress_publish::Exporters::new(
+        vidpress_publish::SecretKey::parse(&"3c".repeat(32)).unwrap(),
+        vidpress_publish::HttpConfig {
+            policy: vidpress_core::net::AddressPolicy::ALLOW_PRIVATE,
+            ..vidpress_publish::HttpConfig::default()
+        },
+    )
+    .unwrap()
+}
+
 /// A running dashboard over its own database.
 pub struct App {
     pub base: String,
@@ -94,6 +107,7 @@ impl App {
                 owner_email: OWNER.into(),
                 allow_signup,
                 youtube: Some(youtube_stand_in().await),
+                exporters: Some(exporters()),
                 ..Dashboard::default()
             },
             workers: None,
