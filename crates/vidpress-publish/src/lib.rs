@@ -110,6 +110,13 @@ impl Image {
         use sha2::Digest;
         hex::encode(sha2::Sha256::digest(&self.bytes))
     }
+
+    /// The copy an earlier export uploaded, when these are the same bytes (then it is not
+    /// uploaded again).
+    pub(crate) fn uploaded_before(&self, previous: Option<&Previous>) -> Option<RemoteImage> {
+        let remote = previous?.image.as_ref()?;
+        (remote.sha256 == self.digest()).then(|| remote.clone())
+    }
 }
 
 /// A post to send.

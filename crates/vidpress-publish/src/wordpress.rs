@@ -429,13 +429,10 @@ impl WordPress {
         previous: Option<&Previous>,
     ) -> Result<Published, PublishError> {
         let image = match &post.image {
-            Some(image) => {
-                let digest = image.digest();
-                match previous.and_then(|p| p.image.as_ref()) {
-                    Some(remote) if remote.sha256 == digest => Some(remote.clone()),
-                    _ => Some(self.upload(image).await?),
-                }
-            }
+            Some(image) => match image.uploaded_before(previous) {
+                Some(remote) => Some(remote),
+                None => Some(self.upload(image).await?),
+            },
             None => None,
         };
         let tags = self.tag_ids(&post.tags).await?;
