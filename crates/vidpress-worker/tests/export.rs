@@ -94,6 +94,29 @@ async fn draft_with_image(store: &Store, dir: &std::path::Path) -> (UserId, i64,
     (user, draft.id, video)
 }
 
+/// The user's WordPress connection "blog" to `site`, with this sealed password.
+async fn wordpress_connection(
+    store: &Store,
+    user: UserId,
+    site: &WordPressSite,
+    sealed: &str,
+) -> i64 {
+    store
+        .create_connection(
+            user,
+            &NewConnection {
+                kind: ConnectionKind::WordPress,
+                name: "blog",
+                url: site.url.as_str(),
+                username: Some(WP_USER),
+                sealed_secret: sealed,
+            },
+        )
+        .await
+        .unwrap()
+        .expect("a new connection name")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_export_job_creates_then_updates_the_post() {
     let site = WordPressSite::start().await;
@@ -104,20 +127,7 @@ async fn the_export_job_creates_then_updates_the_post() {
     let exporters = exporters();
     let sealed = exporters.seal(&Secret::new(site.app_password.clone()), user.0);
     assert!(!sealed.contains(&site.app_password));
-    let connection = store
-        .create_connection(
-            user,
-            &NewConnection {
-                kind: ConnectionKind::WordPress,
-                name: "blog",
-                url: site.url.as_str(),
-                username: Some(WP_USER),
-                sealed_secret: &sealed,
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let connection = wordpress_connection(store, user, &site, &sealed).await;
 
     let ExportRequest::Queued { export_id, job_id } = store
         .request_export(user, draft_id, connection, "draft", 3)
@@ -214,20 +224,7 @@ async fn a_refused_export_fails_at_once_with_the_remote_message() {
     let store = &db.store;
     let (user, draft_id, _) = draft_with_image(store, dir.path()).await;
     let sealed = exporters().seal(&Secret::new("wrong password here"), user.0);
-    let connection = store
-        .create_connection(
-            user,
-            &NewConnection {
-                kind: ConnectionKind::WordPress,
-                name: "blog",
-                url: site.url.as_str(),
-                username: Some(WP_USER),
-                sealed_secret: &sealed,
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let connection = wordpress_connection(store, user, &site, &sealed).await;
     let ExportRequest::Queued { export_id, job_id } = store
         .request_export(user, draft_id, connection, "draft", 3)
         .await
