@@ -93,7 +93,9 @@ async fn ghost_end_to_end() {
     assert_eq!(served.status(), 200);
     assert!(served.bytes().await.unwrap().starts_with(b"\x89PNG"));
 
-    // Update in place.
+    // Update in place. Ghost keeps `updated_at` to the second: once the clock has passed the
+    // export's second, the update's stamp tells it apart from the creation.
+    clock_past(first.updated_at.as_deref().expect("Ghost stamps the post")).await;
     let mut changed = post("Ownership, revised", "Second take.");
     changed.tags.push("borrow checker".to_owned());
     let second = ghost
@@ -227,4 +229,18 @@ async fn ghost_end_to_end() {
     );
     let err = Ghost::new(http(), &site.url, &Secret::new("not-a-key")).unwrap_err();
     assert!(err.to_string().contains("malformed"), "{err}");
+}
+
+/// Waits (up to 5 s) until the wall clock is a whole second past Ghost's `stamp`.
+async fn clock_past(stamp: &str) {
+    let at = time::OffsetDateTime::parse(stamp, &time::format_description::well_known::Rfc3339)
+        .expect("an RFC 3339 time");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while time::OffsetDateTime::now_utc() < at + time::Duration::seconds(1) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the clock did not pass {stamp}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
