@@ -31,7 +31,7 @@ BUILD_PACKAGES=(pkg-config clang libclang-dev cmake make g++ libavcodec-dev liba
 # with its WebDriver for the dashboard's browser tests, and PHP with the MariaDB client for the
 # export tests' WordPress (the `wordpress` package itself: scripts/export-peers.sh).
 TEST_PACKAGES=(ffmpeg espeak-ng postgresql-client chromium chromium-driver fonts-dejavu-core
-  php-cli php-mysql php-curl php-gd php-xml php-mbstring mariadb-client)
+  php-cli php-mysql php-curl php-gd php-xml php-mbstring mariadb-client iproute2)
 
 ensure_rust() {
   if ! command -v cargo >/dev/null 2>&1; then

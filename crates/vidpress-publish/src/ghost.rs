@@ -18,7 +18,9 @@ use sha2::Sha256;
 use url::Url;
 
 use crate::http::{Http, origin, short_text};
-use crate::{Image, Post, PostStatus, Previous, PublishError, Published, RemoteImage, Secret};
+use crate::{
+    Image, Post, PostStatus, Previous, PublishError, Published, RemoteImage, Secret, format_utc,
+};
 
 /// How long a token is valid, as Ghost requires (at most five minutes).
 const TOKEN_LIFETIME: u64 = 300;
@@ -362,10 +364,14 @@ impl Ghost {
             "status": match post.status {
                 PostStatus::Draft => "draft",
                 PostStatus::Publish => "published",
+                PostStatus::Schedule(_) => "scheduled",
             },
             "tags": post.tags.iter().map(|t| json!({ "name": t })).collect::<Vec<_>>(),
             "feature_image": image.as_ref().map(|i| i.reference.clone()),
         });
+        if let PostStatus::Schedule(at) = post.status {
+            fields["published_at"] = json!(format_utc(at));
+        }
         let mut note = None;
         if let Some(previous) = previous {
             if let Some(updated_at) = &previous.updated_at {

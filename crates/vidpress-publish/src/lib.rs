@@ -14,6 +14,8 @@ pub mod wordpress;
 
 use std::time::Duration;
 
+use time::OffsetDateTime;
+
 pub use ghost::{Ghost, GhostKey};
 pub use http::{Http, HttpConfig};
 pub use secrets::{Secret, SecretKey};
@@ -29,27 +31,119 @@ pub enum PostStatus {
     Draft,
     /// Visible to readers at once.
     Publish,
+    /// Published by the remote itself at this time (WordPress `future`, Ghost `scheduled`).
+    Schedule(OffsetDateTime),
 }
 
+/// How far ahead a scheduled post must be when it is asked for: Ghost refuses times less than
+/// two minutes ahead, and the export job needs a moment to run.
+pub const MIN_SCHEDULE_LEAD: Duration = Duration::from_secs(5 * 60);
+
 impl PostStatus {
-    /// `draft` or `publish`.
+    /// `draft`, `publish` or `schedule`.
     pub fn as_str(self) -> &'static str {
         match self {
             PostStatus::Draft => "draft",
             PostStatus::Publish => "publish",
+            PostStatus::Schedule(_) => "schedule",
         }
     }
 
-    /// Parses `draft` or `publish` (also `published`).
+    /// When a scheduled post goes out.
+    pub fn publish_at(self) -> Option<OffsetDateTime> {
+        match self {
+            PostStatus::Schedule(at) => Some(at),
+            _ => None,
+        }
+    }
+
+    /// Parses `draft` or `publish` (also `published`); `schedule` needs a time, see
+    /// [`PostStatus::with_time`].
     pub fn parse(s: &str) -> Result<PostStatus, String> {
-        match s.trim() {
-            "draft" => Ok(PostStatus::Draft),
-            "publish" | "published" => Ok(PostStatus::Publish),
-            other => Err(format!(
-                "`{other}` is not a post status; use draft or publish"
+        PostStatus::with_time(s, None)
+    }
+
+    /// A status and, for `schedule`, the time the remote publishes the post at (the status
+    /// `schedule` is implied when only a time is given as an empty status).
+    pub fn with_time(s: &str, at: Option<OffsetDateTime>) -> Result<PostStatus, String> {
+        match (s.trim(), at) {
+            ("draft", None) => Ok(PostStatus::Draft),
+            ("publish" | "published", None) => Ok(PostStatus::Publish),
+            ("schedule" | "scheduled" | "future" | "", Some(at)) => {
+                Ok(PostStatus::Schedule(at.to_offset(time::UtcOffset::UTC)))
+            }
+            ("schedule" | "scheduled" | "future", None) => Err(
+                "a scheduled post needs the time to publish it at, e.g. 2026-12-03T09:00:00Z"
+                    .into(),
+            ),
+            ("draft" | "publish" | "published", Some(_)) => Err(format!(
+                "a time to publish at goes with the status schedule, not {}",
+                s.trim()
+            )),
+            (other, _) => Err(format!(
+                "`{other}` is not a post status; use draft, publish or schedule"
             )),
         }
     }
+
+    /// The status as an export row stores it: its name and, for `schedule`, the time in ms since
+    /// the epoch.
+    pub fn from_stored(status: &str, publish_at_ms: Option<i64>) -> Result<PostStatus, String> {
+        let at = publish_at_ms
+            .map(|ms| {
+                OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+                    .map_err(|_| format!("the stored time to publish at ({ms}) is out of range"))
+            })
+            .transpose()?;
+        PostStatus::with_time(status, at)
+    }
+
+    /// For storing: the time to publish at in ms since the epoch.
+    pub fn publish_at_ms(self) -> Option<i64> {
+        self.publish_at()
+            .map(|at| (at.unix_timestamp_nanos() / 1_000_000) as i64)
+    }
+
+    /// Parses a time to publish at: RFC 3339 (`2026-12-03T09:00:00Z`, `2026-12-03T10:00:00+01:00`).
+    pub fn parse_time(s: &str) -> Result<OffsetDateTime, String> {
+        OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339).map_err(
+            |_| {
+                format!(
+                    "`{}` is not a time to publish at; write it as 2026-12-03T09:00:00Z (UTC) or \
+                     with its offset, 2026-12-03T10:00:00+01:00",
+                    s.trim()
+                )
+            },
+        )
+    }
+
+    /// Refuses a scheduled time that is past or too close to `now` for the remote to accept.
+    pub fn check_ahead_of(self, now: OffsetDateTime) -> Result<PostStatus, String> {
+        if let PostStatus::Schedule(at) = self
+            && at < now + MIN_SCHEDULE_LEAD
+        {
+            return Err(format!(
+                "the time to publish at ({}) must be at least {} minutes from now",
+                format_utc(at),
+                MIN_SCHEDULE_LEAD.as_secs() / 60
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// `2026-12-03T09:00:00Z`.
+pub fn format_utc(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
 }
 
 /// An image to upload with a post.
@@ -284,6 +378,32 @@ mod tests {
         assert_eq!(PostStatus::parse("publish"), Ok(PostStatus::Publish));
         assert_eq!(PostStatus::parse("draft"), Ok(PostStatus::Draft));
         assert!(PostStatus::parse("scheduled").is_err());
+        assert!(PostStatus::parse("later").is_err());
+    }
+
+    #[test]
+    fn a_schedule_needs_a_time_ahead() {
+        let at = PostStatus::parse_time("2026-12-03T10:00:00+01:00").unwrap();
+        let status = PostStatus::with_time("schedule", Some(at)).unwrap();
+        assert_eq!(status.as_str(), "schedule");
+        assert_eq!(
+            format_utc(status.publish_at().unwrap()),
+            "2026-12-03T09:00:00Z"
+        );
+        assert!(PostStatus::with_time("draft", Some(at)).is_err());
+        assert!(PostStatus::parse_time("3 Dec").is_err());
+        let now = PostStatus::parse_time("2026-12-03T08:56:00Z").unwrap();
+        assert!(status.check_ahead_of(now).is_err());
+        let earlier = PostStatus::parse_time("2026-12-03T08:50:00Z").unwrap();
+        assert_eq!(status.check_ahead_of(earlier), Ok(status));
+        assert_eq!(
+            PostStatus::from_stored("schedule", status.publish_at_ms()),
+            Ok(status)
+        );
+        assert_eq!(
+            PostStatus::from_stored("draft", None),
+            Ok(PostStatus::Draft)
+        );
     }
 }
 

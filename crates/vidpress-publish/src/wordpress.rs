@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::http::{Http, origin, short_text};
-use crate::{Post, PostStatus, Previous, PublishError, Published, RemoteImage, Secret};
+use crate::{Post, PostStatus, Previous, PublishError, Published, RemoteImage, Secret, format_utc};
 
 /// Where the site's REST API answers.
 #[derive(Debug, Clone)]
@@ -440,7 +440,7 @@ impl WordPress {
             .as_ref()
             .and_then(|i| i.reference.parse().ok())
             .unwrap_or(0);
-        let body = json!({
+        let mut body = json!({
             "title": post.title,
             "content": post.html,
             "excerpt": post.excerpt,
@@ -448,10 +448,15 @@ impl WordPress {
             "status": match post.status {
                 PostStatus::Draft => "draft",
                 PostStatus::Publish => "publish",
+                PostStatus::Schedule(_) => "future",
             },
             "tags": tags,
             "featured_media": featured,
         });
+        if let PostStatus::Schedule(at) = post.status {
+            // WordPress reads `date_gmt` without a zone, as UTC.
+            body["date_gmt"] = json!(format_utc(at).trim_end_matches('Z'));
+        }
         let mut note = None;
         if let Some(previous) = previous {
             let route = format!("/wp/v2/posts/{}", previous.remote_id);

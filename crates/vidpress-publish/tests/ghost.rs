@@ -172,6 +172,27 @@ async fn ghost_end_to_end() {
         "Ownership, again"
     );
 
+    // Scheduled: Ghost holds the post as `scheduled`, to publish at the time given.
+    clock_past(third.updated_at.as_deref().expect("Ghost stamps the post")).await;
+    let at = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+        .replace_nanosecond(0)
+        .unwrap();
+    let mut scheduled = post("Ownership, scheduled", "Fifth take.");
+    scheduled.status = PostStatus::Schedule(at);
+    let fourth = ghost
+        .publish(&scheduled, Some(&previous(&third)))
+        .await
+        .unwrap();
+    assert_eq!(fourth.remote_id, third.remote_id);
+    let stored = ghost.post(&fourth.remote_id).await.unwrap();
+    assert_eq!(stored["status"], "scheduled");
+    let published_at = time::OffsetDateTime::parse(
+        stored["published_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!(published_at, at);
+
     // A token older than five minutes in Ghost's eyes: made while this machine's clock was ten
     // minutes behind, then the clock is corrected. The client still holds the token (it is
     // seconds old by its own monotonic clock); Ghost refuses it, the client makes a new one and

@@ -33,6 +33,11 @@ fn http(policy: AddressPolicy) -> Http {
 
 /// A server on 127.0.0.1 that counts requests and redirects `/wp-json/` to `target`.
 async fn counting_server(target: Option<&str>) -> (url::Url, Arc<AtomicUsize>) {
+    counting_server_on("127.0.0.1", target).await
+}
+
+/// The same, listening on `ip`.
+async fn counting_server_on(ip: &str, target: Option<&str>) -> (url::Url, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
     let target = target.map(str::to_owned);
@@ -47,13 +52,117 @@ async fn counting_server(target: Option<&str>) -> (url::Url, Arc<AtomicUsize>) {
             }
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (
-        url::Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap(),
+        url::Url::parse(&format!("http://{ip}:{port}/")).unwrap(),
         hits,
     )
+}
+
+/// A public address on this machine, for a server that stands for a site on the internet: a
+/// virtual Ethernet pair made for the test (iproute2, as root, like the rest of the suite's
+/// setup), removed again when dropped. The machine has no public interface of its own.
+struct PublicAddress {
+    link: String,
+    ip: String,
+}
+
+impl PublicAddress {
+    fn add() -> PublicAddress {
+        let link = format!("vpssrf{}", std::process::id() % 100_000);
+        let ip = format!(
+            "11.{}.{}.1",
+            (std::process::id() >> 8) % 250,
+            std::process::id() % 250
+        );
+        let ip_cmd = |args: &[&str]| {
+            let out = std::process::Command::new("ip")
+                .args(args)
+                .output()
+                .expect("iproute2's `ip` (scripts/test.sh installs it)");
+            assert!(
+                out.status.success(),
+                "ip {}: {} (this test adds a network interface and needs root)",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        ip_cmd(&[
+            "link",
+            "add",
+            &link,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &format!("{link}p"),
+        ]);
+        let address = PublicAddress { link, ip };
+        ip_cmd(&[
+            "addr",
+            "add",
+            &format!("{}/32", address.ip),
+            "dev",
+            &address.link,
+        ]);
+        ip_cmd(&["link", "set", &address.link, "up"]);
+        address
+    }
+}
+
+impl Drop for PublicAddress {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &self.link])
+            .output();
+    }
+}
+
+#[tokio::test]
+async fn a_redirect_to_loopback_is_refused_unless_allowed() {
+    let public = PublicAddress::add();
+    let (inner, inner_hits) = counting_server(None).await;
+    let (outer, outer_hits) =
+        counting_server_on(&public.ip, Some(inner.join("wp-json/").unwrap().as_str())).await;
+
+    // The site's address is public, so the connection is accepted and its server asked; the
+    // redirect to this machine's loopback is refused before anything is sent there.
+    let public_only = exporters(AddressPolicy::PUBLIC_ONLY);
+    let publisher = public_only
+        .connect(
+            SiteKind::WordPress,
+            outer.as_str(),
+            Some("u"),
+            &Secret::new("p"),
+        )
+        .unwrap();
+    let err = publisher.test().await.unwrap_err();
+    assert!(matches!(err, PublishError::Refused { .. }), "{err:?}");
+    assert!(err.to_string().contains("loopback"), "{err}");
+    assert!(outer_hits.load(Ordering::SeqCst) > 0, "the site was asked");
+    assert_eq!(
+        inner_hits.load(Ordering::SeqCst),
+        0,
+        "nothing reached the loopback server"
+    );
+
+    // With private addresses allowed, the same redirect is followed.
+    let allowed = exporters(AddressPolicy::ALLOW_PRIVATE);
+    let publisher = allowed
+        .connect(
+            SiteKind::WordPress,
+            outer.as_str(),
+            Some("u"),
+            &Secret::new("p"),
+        )
+        .unwrap();
+    let _ = publisher.test().await;
+    assert!(
+        inner_hits.load(Ordering::SeqCst) > 0,
+        "followed when allowed"
+    );
 }
 
 #[test]

@@ -133,6 +133,31 @@ async fn creates_a_post_then_updates_the_same_one() {
         third.note.as_deref().unwrap().contains("deleted"),
         "{third:?}"
     );
+
+    // Scheduled: WordPress holds the post as `future`, to publish at the time given (UTC).
+    let at = tomorrow();
+    let mut scheduled = changed.clone();
+    scheduled.status = PostStatus::Schedule(at);
+    let previous = Previous {
+        remote_id: third.remote_id.clone(),
+        updated_at: third.updated_at.clone(),
+        image: third.image.clone(),
+    };
+    let fourth = wp.publish(&scheduled, Some(&previous)).await.unwrap();
+    assert_eq!(fourth.remote_id, third.remote_id);
+    let stored = wp.post(&fourth.remote_id).await.unwrap();
+    assert_eq!(stored["status"], "future");
+    assert_eq!(
+        stored["date_gmt"],
+        vidpress_publish::format_utc(at).trim_end_matches('Z')
+    );
+}
+
+/// This time tomorrow, to the second.
+fn tomorrow() -> time::OffsetDateTime {
+    (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+        .replace_nanosecond(0)
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -131,8 +131,10 @@ pub struct Export {
     pub connection_id: i64,
     pub connection_name: String,
     pub connection_kind: ConnectionKind,
-    /// `draft` or `publish`.
+    /// `draft`, `publish` or `schedule`.
     pub post_status: String,
+    /// For `schedule`: when the remote publishes the post (ms since the epoch, UTC).
+    pub publish_at: Option<i64>,
     pub state: ExportState,
     pub job_id: Option<JobId>,
     pub remote_id: Option<String>,
@@ -186,7 +188,7 @@ fn connection_from_row(row: &AnyRow) -> Result<Connection, StoreError> {
 }
 
 const EXPORT_COLUMNS: &str = "e.id, e.user_id, e.draft_id, e.connection_id, c.name AS connection_name, \
-     c.kind AS connection_kind, e.post_status, e.state, e.job_id, e.remote_id, e.remote_url, \
+     c.kind AS connection_kind, e.post_status, e.publish_at, e.state, e.job_id, e.remote_id, e.remote_url, \
      e.remote_updated_at, e.remote_image, e.message, e.requested_at, e.exported_at";
 
 fn export_from_row(row: &AnyRow) -> Result<Export, StoreError> {
@@ -201,6 +203,7 @@ fn export_from_row(row: &AnyRow) -> Result<Export, StoreError> {
         connection_kind: ConnectionKind::parse(&kind)
             .ok_or_else(|| StoreError::Corrupt(format!("connection kind `{kind}`")))?,
         post_status: row.try_get("post_status")?,
+        publish_at: row.try_get("publish_at")?,
         state: ExportState::parse(&state)?,
         job_id: row.try_get::<Option<i64>, _>("job_id")?.map(JobId),
         remote_id: row.try_get("remote_id")?,
@@ -330,6 +333,7 @@ impl Store {
         draft_id: i64,
         connection_id: i64,
         post_status: &str,
+        publish_at: Option<i64>,
         max_attempts: u32,
     ) -> Result<ExportRequest, StoreError> {
         let mut tx = self.begin().await?;
@@ -376,10 +380,11 @@ impl Store {
         )
         .await?;
         sqlx::query(
-            "UPDATE exports SET state = 'queued', post_status = $1, job_id = $2, message = NULL, \
-             requested_at = $3 WHERE id = $4",
+            "UPDATE exports SET state = 'queued', post_status = $1, publish_at = $2, job_id = $3, \
+             message = NULL, requested_at = $4 WHERE id = $5",
         )
         .bind(post_status)
+        .bind(publish_at)
         .bind(job_id.0)
         .bind(now)
         .bind(export_id)

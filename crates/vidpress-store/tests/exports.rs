@@ -110,7 +110,7 @@ async fn exports_keep_the_remote_post(db: TestDb) {
         .unwrap()
         .unwrap();
     let ExportRequest::Queued { export_id, job_id } = store
-        .request_export(user, draft, connection, "draft", 3)
+        .request_export(user, draft, connection, "draft", None, 3)
         .await
         .unwrap()
     else {
@@ -121,7 +121,7 @@ async fn exports_keep_the_remote_post(db: TestDb) {
     assert_eq!(job.payload["export_id"], export_id);
     assert_eq!(
         store
-            .request_export(user, draft, connection, "draft", 3)
+            .request_export(user, draft, connection, "draft", None, 3)
             .await
             .unwrap(),
         ExportRequest::AlreadyRunning { export_id }
@@ -144,7 +144,7 @@ async fn exports_keep_the_remote_post(db: TestDb) {
     let ExportRequest::Queued {
         export_id: again, ..
     } = store
-        .request_export(user, draft, connection, "publish", 3)
+        .request_export(user, draft, connection, "publish", None, 3)
         .await
         .unwrap()
     else {

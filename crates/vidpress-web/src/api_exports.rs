@@ -8,6 +8,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use vidpress_publish::PostStatus;
 use vidpress_store::exports::{Connection, Export};
 
 use crate::api::authenticate;
@@ -83,6 +84,8 @@ struct ExportItem {
     connection: String,
     kind: &'static str,
     post_status: String,
+    /// For `schedule`: when the remote publishes the post (RFC 3339, UTC).
+    publish_at: Option<String>,
     state: &'static str,
     remote_id: Option<String>,
     remote_url: Option<String>,
@@ -99,6 +102,10 @@ impl From<Export> for ExportItem {
             connection_id: e.connection_id,
             connection: e.connection_name,
             kind: e.connection_kind.as_str(),
+            publish_at: PostStatus::from_stored(&e.post_status, e.publish_at)
+                .ok()
+                .and_then(PostStatus::publish_at)
+                .map(vidpress_publish::format_utc),
             post_status: e.post_status,
             state: e.state.as_str(),
             remote_id: e.remote_id,
@@ -203,13 +210,17 @@ struct ExportBody {
     connection_id: i64,
     #[serde(default = "draft_status")]
     status: String,
+    /// For `schedule`: when the remote publishes the post, RFC 3339.
+    #[serde(default)]
+    publish_at: Option<String>,
 }
 
 fn draft_status() -> String {
     "draft".to_owned()
 }
 
-/// `POST /api/drafts/{id}/exports` with `{connection_id, status}`: queues the export.
+/// `POST /api/drafts/{id}/exports` with `{connection_id, status, publish_at}`: queues the
+/// export (`status` is draft, publish or schedule; `publish_at`, RFC 3339, goes with schedule).
 #[tracing::instrument(skip_all, fields(draft = id))]
 async fn export_draft(
     State(state): State<AppState>,
@@ -218,8 +229,15 @@ async fn export_draft(
     Json(body): Json<ExportBody>,
 ) -> Result<(StatusCode, Json<ExportItem>), AppError> {
     let user = authenticate(&state, &headers).await?;
+    let at = body
+        .publish_at
+        .as_deref()
+        .map(PostStatus::parse_time)
+        .transpose()
+        .map_err(AppError::BadRequest)?;
+    let status = PostStatus::with_time(&body.status, at).map_err(AppError::BadRequest)?;
     let export_id =
-        crate::exports::request_export(&state, user, id, body.connection_id, &body.status).await?;
+        crate::exports::request_export(&state, user, id, body.connection_id, status).await?;
     let export = state
         .store
         .export_for_user(user, export_id)

@@ -192,10 +192,12 @@ pub(crate) async fn request_export(
     user: UserId,
     draft_id: i64,
     connection_id: i64,
-    status: &str,
+    status: PostStatus,
 ) -> Result<i64, AppError> {
     exporters(state)?;
-    let status = PostStatus::parse(status).map_err(AppError::BadRequest)?;
+    let status = status
+        .check_ahead_of(time::OffsetDateTime::now_utc())
+        .map_err(AppError::BadRequest)?;
     if state.store.draft_for_user(user, draft_id).await?.is_none() {
         return Err(AppError::NotFound);
     }
@@ -211,6 +213,7 @@ pub(crate) async fn request_export(
             draft_id,
             connection.id,
             status.as_str(),
+            status.publish_at_ms(),
             state.api.max_attempts,
         )
         .await?

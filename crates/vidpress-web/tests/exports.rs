@@ -137,6 +137,98 @@ async fn connections_and_exports_in_the_dashboard() {
         editor.body
     );
 
+    // Scheduled from the editor: a local time in Alice's time zone (Tokyo, UTC+9), which the
+    // site receives in UTC; a time without a date, or too soon, is refused with a message.
+    let zone = alice
+        .post(
+            "/settings/time-zone",
+            &[("csrf", &csrf), ("time_zone", "Asia/Tokyo")],
+        )
+        .await;
+    assert_eq!(zone.status, StatusCode::SEE_OTHER);
+    let editor = alice.get(&format!("/drafts/{draft}")).await;
+    assert!(
+        editor.body.contains("id=\"export-publish-at\"") && editor.body.contains("Asia/Tokyo"),
+        "{}",
+        editor.body
+    );
+    let at = (time::OffsetDateTime::now_utc() + time::Duration::days(2))
+        .replace_nanosecond(0)
+        .unwrap()
+        .replace_second(0)
+        .unwrap();
+    let tokyo = at.to_offset(time::UtcOffset::from_hms(9, 0, 0).unwrap());
+    let local = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}",
+        tokyo.year(),
+        u8::from(tokyo.month()),
+        tokyo.day(),
+        tokyo.hour(),
+        tokyo.minute()
+    );
+    for (publish_at, message) in [
+        ("", "choose the date and time"),
+        ("2020-01-01T09:00", "at least 5 minutes from now"),
+        ("next week", "is not a date and time"),
+    ] {
+        let refused = alice
+            .post(
+                &format!("/drafts/{draft}/exports"),
+                &[
+                    ("csrf", &csrf),
+                    ("connection", &connection.id.to_string()),
+                    ("status", "schedule"),
+                    ("publish_at", publish_at),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::SEE_OTHER);
+        let editor = alice.get(&format!("/drafts/{draft}")).await;
+        assert!(
+            editor.body.contains(message),
+            "{publish_at}: {}",
+            editor.body
+        );
+    }
+    let scheduled = alice
+        .post(
+            &format!("/drafts/{draft}/exports"),
+            &[
+                ("csrf", &csrf),
+                ("connection", &connection.id.to_string()),
+                ("status", "schedule"),
+                ("publish_at", &local),
+            ],
+        )
+        .await;
+    assert_eq!(scheduled.status, StatusCode::SEE_OTHER);
+    run_exports(&app).await;
+    let export = app
+        .store
+        .exports_for_draft(alice_id, draft)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(export.state.as_str(), "succeeded", "{:?}", export.message);
+    assert_eq!(export.post_status, "schedule");
+    assert_eq!(
+        export.publish_at,
+        Some((at.unix_timestamp_nanos() / 1_000_000) as i64)
+    );
+    let editor = alice.get(&format!("/drafts/{draft}")).await;
+    assert!(
+        editor.body.contains(&format!(
+            "scheduled for {} {} {}, {:02}:{:02} JST",
+            tokyo.day(),
+            &format!("{:?}", tokyo.month())[..3],
+            tokyo.year(),
+            tokyo.hour(),
+            tokyo.minute()
+        )),
+        "{}",
+        editor.body
+    );
+
     // Files.
     let markdown = alice.get(&format!("/drafts/{draft}/files/markdown")).await;
     assert_eq!(markdown.status, StatusCode::OK);
@@ -288,6 +380,49 @@ async fn connections_and_exports_in_the_api() {
         StatusCode::OK,
         "published at {url}"
     );
+
+    // Scheduled through the API: RFC 3339 in, the same time (UTC) back; a bad time is a 400.
+    let refused = http
+        .post(api(&format!("/api/drafts/{draft}/exports")))
+        .bearer_auth(API_TOKEN)
+        .json(&serde_json::json!({
+            "connection_id": id, "status": "schedule", "publish_at": "tomorrow"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("is not a time to publish at")
+    );
+    let queued = http
+        .post(api(&format!("/api/drafts/{draft}/exports")))
+        .bearer_auth(API_TOKEN)
+        .json(&serde_json::json!({
+            "connection_id": id, "status": "schedule", "publish_at": "2099-12-03T10:00:00+01:00"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(queued.status(), StatusCode::ACCEPTED);
+    let export: serde_json::Value = queued.json().await.unwrap();
+    assert_eq!(export["post_status"], "schedule");
+    assert_eq!(export["publish_at"], "2099-12-03T09:00:00Z");
+    run_exports(&app).await;
+    let export: serde_json::Value = http
+        .get(api(&format!("/api/exports/{}", export["id"])))
+        .bearer_auth(API_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(export["state"], "succeeded", "{export}");
 
     let vtt = http
         .get(api(&format!("/api/drafts/{draft}/files/vtt")))

@@ -101,7 +101,8 @@ impl ExportJobs {
             html: vidpress_publish::body_without_title(&draft.html),
             excerpt: draft.description.clone(),
             tags: draft.tags.clone(),
-            status: PostStatus::parse(&export.post_status).unwrap_or_default(),
+            status: PostStatus::from_stored(&export.post_status, export.publish_at)
+                .map_err(JobError::Permanent)?,
             image,
         };
         let previous = export.remote_id.as_ref().map(|remote_id| Previous {

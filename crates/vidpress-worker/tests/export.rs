@@ -130,7 +130,7 @@ async fn the_export_job_creates_then_updates_the_post() {
     let connection = wordpress_connection(store, user, &site, &sealed).await;
 
     let ExportRequest::Queued { export_id, job_id } = store
-        .request_export(user, draft_id, connection, "draft", 3)
+        .request_export(user, draft_id, connection, "draft", None, 3)
         .await
         .unwrap()
     else {
@@ -138,16 +138,16 @@ async fn the_export_job_creates_then_updates_the_post() {
     };
     assert_eq!(
         store
-            .request_export(user, draft_id, connection, "draft", 3)
+            .request_export(user, draft_id, connection, "draft", None, 3)
             .await
             .unwrap(),
         ExportRequest::AlreadyRunning { export_id },
         "one export of a draft to a connection at a time"
     );
     pool(store).run_until_idle().await;
-    assert_eq!(store.job(job_id).await.unwrap().state, JobState::Succeeded);
     let export = store.export(export_id).await.unwrap().unwrap();
     assert_eq!(export.state, ExportState::Succeeded, "{:?}", export.message);
+    assert_eq!(store.job(job_id).await.unwrap().state, JobState::Succeeded);
     let remote_id = export.remote_id.clone().unwrap();
     assert!(export.remote_url.unwrap().starts_with(site.url.as_str()));
     assert!(export.exported_at.is_some());
@@ -192,7 +192,7 @@ async fn the_export_job_creates_then_updates_the_post() {
         .await
         .unwrap();
     let ExportRequest::Queued { .. } = store
-        .request_export(user, draft_id, connection, "publish", 3)
+        .request_export(user, draft_id, connection, "publish", None, 3)
         .await
         .unwrap()
     else {
@@ -226,7 +226,7 @@ async fn a_refused_export_fails_at_once_with_the_remote_message() {
     let sealed = exporters().seal(&Secret::new("wrong password here"), user.0);
     let connection = wordpress_connection(store, user, &site, &sealed).await;
     let ExportRequest::Queued { export_id, job_id } = store
-        .request_export(user, draft_id, connection, "draft", 3)
+        .request_export(user, draft_id, connection, "draft", None, 3)
         .await
         .unwrap()
     else {

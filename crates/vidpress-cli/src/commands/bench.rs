@@ -59,6 +59,9 @@ enum BenchTarget {
     /// Requests per second and latency of the video list (10,000 videos) and the editor (a
     /// 20,000-word draft), 64 connections, SQLite and PostgreSQL.
     Dashboard(super::bench_dashboard::DashboardBenchArgs),
+    /// The dashboard benchmark's load generator, run in its own process by `bench dashboard`.
+    #[command(hide = true)]
+    HttpLoad(super::bench_dashboard::HttpLoadArgs),
     /// Exporting a 3,000-word draft with a 1200×630 image to a real WordPress and Ghost on
     /// 127.0.0.1: first export and re-export, median of 10 (needs scripts/export-peers.sh).
     Export(super::bench_export::ExportBenchArgs),
@@ -89,6 +92,7 @@ pub async fn run(config: &crate::config::Config, args: &BenchArgs) -> anyhow::Re
         }
         BenchTarget::Websub(args) => super::bench_websub::run(args).await,
         BenchTarget::Dashboard(args) => super::bench_dashboard::run(args).await,
+        BenchTarget::HttpLoad(args) => super::bench_dashboard::http_load(args).await,
         BenchTarget::Export(args) => super::bench_export::run(args).await,
     }
 }

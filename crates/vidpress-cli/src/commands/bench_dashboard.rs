@@ -1,7 +1,8 @@
 //! `vidpress bench dashboard`: requests per second and latency of the dashboard's two heaviest
 //! pages, the video list (one page of a user's 10,000 videos) and the editor on a 20,000-word
 //! draft, signed in, over 64 concurrent keep-alive connections, on SQLite and PostgreSQL. The
-//! server runs in this process on its own port; the load generator shares the machine.
+//! server runs in this process on its own port; the load generator runs in a second process
+//! (this binary's hidden `bench http-load`), as a browser or `wrk` would, and shares the cores.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -186,6 +187,81 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
         })
 }
 
+/// Options of the hidden `vidpress bench http-load`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HttpLoadArgs {
+    #[arg(long)]
+    url: String,
+    /// The session cookie's value.
+    #[arg(long)]
+    cookie: String,
+    #[arg(long)]
+    connections: usize,
+    #[arg(long)]
+    requests: usize,
+}
+
+/// Runs the load and prints `requests/s p50 p99 max count` on one line.
+pub async fn http_load(args: &HttpLoadArgs) -> anyhow::Result<()> {
+    let (rps, times) = load(&args.url, &args.cookie, args.connections, args.requests).await?;
+    println!(
+        "{rps} {} {} {} {}",
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+        percentile(&times, 1.0),
+        times.len()
+    );
+    Ok(())
+}
+
+/// What one load run measured.
+struct LoadFigures {
+    rps: f64,
+    p50: f64,
+    p99: f64,
+    max: f64,
+    count: usize,
+}
+
+/// Runs the load generator in its own process.
+async fn load_in_child(
+    url: &str,
+    cookie: &str,
+    connections: usize,
+    requests: usize,
+) -> anyhow::Result<LoadFigures> {
+    let exe = std::env::current_exe().context("cannot find this program to start the load")?;
+    let output = tokio::process::Command::new(exe)
+        .args(["bench", "http-load", "--url", url, "--cookie", cookie])
+        .args(["--connections", &connections.to_string()])
+        .args(["--requests", &requests.to_string()])
+        .kill_on_drop(true)
+        .output()
+        .await
+        .context("cannot start the load generator")?;
+    ensure!(
+        output.status.success(),
+        "the load generator failed: {}",
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    let line = String::from_utf8(output.stdout)?;
+    let figures: Vec<f64> = line
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("the load generator printed `{}`", line.trim()))?;
+    let [rps, p50, p99, max, count] = figures[..] else {
+        anyhow::bail!("the load generator printed `{}`", line.trim());
+    };
+    Ok(LoadFigures {
+        rps,
+        p50,
+        p99,
+        max,
+        count: count as usize,
+    })
+}
+
 /// Latencies of `requests` GETs of `url` over `connections` connections.
 async fn load(
     url: &str,
@@ -283,15 +359,11 @@ pub async fn run(args: &DashboardBenchArgs) -> anyhow::Result<()> {
                 args.requests / 5,
             ),
         ] {
-            load(&url, &cookie, args.connections, 200).await?;
-            let (rps, times) = load(&url, &cookie, args.connections, requests).await?;
+            load_in_child(&url, &cookie, args.connections, 200).await?;
+            let f = load_in_child(&url, &cookie, args.connections, requests).await?;
             println!(
-                "| {backend} | {page} | {} | {} | {rps:.0} | {:.2} | {:.2} | {:.2} |",
-                args.connections,
-                times.len(),
-                percentile(&times, 0.5),
-                percentile(&times, 0.99),
-                percentile(&times, 1.0),
+                "| {backend} | {page} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} |",
+                args.connections, f.count, f.rps, f.p50, f.p99, f.max,
             );
         }
         server.abort();

@@ -84,9 +84,13 @@ pub struct ExportArgs {
     /// Send the draft to this connection (again: the same remote post is updated).
     #[arg(long, value_name = "CONNECTION", conflicts_with_all = ["format", "out"])]
     to: Option<String>,
-    /// With --to: draft (the default) or publish.
-    #[arg(long, default_value = "draft", value_name = "draft|publish")]
-    status: String,
+    /// With --to: draft (the default), publish, or schedule (with --at).
+    #[arg(long, value_name = "draft|publish|schedule")]
+    status: Option<String>,
+    /// With --to: the time the site publishes the post at (RFC 3339, e.g. 2026-12-03T09:00:00Z
+    /// or 2026-12-03T10:00:00+01:00); implies --status schedule.
+    #[arg(long, value_name = "TIME", requires = "to")]
+    at: Option<String>,
     /// Write files instead: markdown, html, srt or vtt (repeatable).
     #[arg(long, value_name = "markdown|html|srt|vtt", requires = "out")]
     format: Vec<String>,
@@ -267,7 +271,16 @@ pub async fn export(config: &Config, args: &ExportArgs) -> anyhow::Result<()> {
         .await?
         .context("the draft is gone")?;
     if let Some(name) = &args.to {
-        let status = PostStatus::parse(&args.status).map_err(anyhow::Error::msg)?;
+        let at = args
+            .at
+            .as_deref()
+            .map(PostStatus::parse_time)
+            .transpose()
+            .map_err(anyhow::Error::msg)?;
+        let default = if at.is_some() { "schedule" } else { "draft" };
+        let status = PostStatus::with_time(args.status.as_deref().unwrap_or(default), at)
+            .and_then(|s| s.check_ahead_of(time::OffsetDateTime::now_utc()))
+            .map_err(anyhow::Error::msg)?;
         let connection = store
             .connection_by_name(user, name)
             .await?
@@ -280,6 +293,7 @@ pub async fn export(config: &Config, args: &ExportArgs) -> anyhow::Result<()> {
                 draft.id,
                 connection.id,
                 status.as_str(),
+                status.publish_at_ms(),
                 config.job_max_attempts,
             )
             .await?
@@ -302,10 +316,13 @@ pub async fn export(config: &Config, args: &ExportArgs) -> anyhow::Result<()> {
                 .context("the export record is gone")?;
             match export.state {
                 ExportState::Succeeded => {
+                    let how = match status.publish_at() {
+                        Some(at) => format!("scheduled for {}", vidpress_publish::format_utc(at)),
+                        None => status.as_str().to_owned(),
+                    };
                     println!(
-                        "exported “{}” to `{name}` ({}): {}",
+                        "exported “{}” to `{name}` ({how}): {}",
                         draft.title,
-                        export.post_status,
                         export.remote_url.unwrap_or_default()
                     );
                     if let Some(note) = export.message {

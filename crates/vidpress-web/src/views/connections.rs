@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
+use vidpress_publish::PostStatus;
 
 use super::{Layout, PageError, PageResult, flash, format_time, render_with};
 use crate::auth::CurrentUser;
@@ -204,6 +205,37 @@ struct ExportForm {
     connection: i64,
     #[serde(default)]
     status: String,
+    /// For `schedule`: a local date and time (`2026-12-03T09:00`, the `datetime-local` input) in
+    /// the user's time zone.
+    #[serde(default)]
+    publish_at: String,
+}
+
+/// The status the export form asks for; a scheduled time is read in the user's time zone.
+fn form_status(form: &ExportForm, time_zone: &str) -> Result<PostStatus, String> {
+    let status = if form.status.is_empty() {
+        "draft"
+    } else {
+        form.status.as_str()
+    };
+    if status != "schedule" {
+        return PostStatus::parse(status);
+    }
+    let local = form.publish_at.trim();
+    if local.is_empty() {
+        return Err("choose the date and time to publish at".into());
+    }
+    let tz = jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let at = local
+        .parse::<jiff::civil::DateTime>()
+        .ok()
+        .and_then(|civil| civil.to_zoned(tz).ok())
+        .ok_or_else(|| {
+            format!("“{local}” is not a date and time; pick one, e.g. 2026-12-03 09:00")
+        })?;
+    let at = time::OffsetDateTime::from_unix_timestamp(at.timestamp().as_second())
+        .map_err(|e| e.to_string())?;
+    PostStatus::with_time(status, Some(at))
 }
 
 /// Queues an export of the draft and goes back to the editor, where its state shows.
@@ -214,12 +246,14 @@ async fn export(
     Path(id): Path<i64>,
     Form(form): Form<ExportForm>,
 ) -> PageResult {
-    let status = if form.status.is_empty() {
-        "draft"
-    } else {
-        &form.status
-    };
     let back = format!("/drafts/{id}#exports");
+    let status = match form_status(&form, &current.user.time_zone) {
+        Ok(status) => status,
+        Err(message) => {
+            flash(&current.session, "error", message).await;
+            return Ok(Redirect::to(&back).into_response());
+        }
+    };
     match crate::exports::request_export(&state, current.user.id, id, form.connection, status).await
     {
         Ok(_) => {

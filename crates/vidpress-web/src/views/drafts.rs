@@ -85,6 +85,21 @@ struct EditorPage {
     connections: Vec<ExportChoice>,
     exports: Vec<ExportRow>,
     has_transcript: bool,
+    /// The user's time zone, in which a scheduled export's time is read.
+    time_zone: String,
+    /// The earliest time a post can be scheduled for, as the `datetime-local` input writes it.
+    schedule_min: String,
+}
+
+/// The earliest local time the export form offers for a scheduled post.
+fn schedule_min(time_zone: &str) -> String {
+    let tz = jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let lead = jiff::SignedDuration::try_from(vidpress_publish::MIN_SCHEDULE_LEAD)
+        .unwrap_or(jiff::SignedDuration::ZERO);
+    jiff::Timestamp::now()
+        .saturating_add(lead)
+        .map(|t| t.to_zoned(tz).strftime("%Y-%m-%dT%H:%M").to_string())
+        .unwrap_or_default()
 }
 
 /// A connection the editor can send to.
@@ -138,8 +153,11 @@ async fn export_parts(
                 ExportState::Failed => "failed",
             },
             remote_url: e.remote_url.filter(|u| u.starts_with("http")),
-            when: match e.exported_at {
-                Some(at) if e.state == ExportState::Succeeded => format_time(at, user),
+            when: match (e.exported_at, e.publish_at) {
+                (Some(_), Some(publish_at)) if e.state == ExportState::Succeeded => {
+                    format!("scheduled for {}", format_time(publish_at, user))
+                }
+                (Some(at), _) if e.state == ExportState::Succeeded => format_time(at, user),
                 _ => format!("asked {}", format_time(e.requested_at, user)),
             },
             message: e.message,
@@ -280,6 +298,8 @@ async fn editor_page(
             export_url: Some("#exports".to_owned()),
             connections,
             exports,
+            time_zone: current.user.time_zone.clone(),
+            schedule_min: schedule_min(&current.user.time_zone),
         },
     ))
 }
