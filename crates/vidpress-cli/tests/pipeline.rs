@@ -54,7 +54,11 @@ async fn a_video_url_becomes_a_ready_draft() {
     assert_eq!((square.width(), square.height()), (1080, 1080));
     let images = vp.dir.path().join(format!("data/images/video-{id}"));
     let kept: Vec<_> = std::fs::read_dir(&images).unwrap().flatten().collect();
-    assert_eq!(kept.len(), 3, "header, square and the frame they came from: {kept:?}");
+    assert_eq!(
+        kept.len(),
+        3,
+        "header, square and the frame they came from: {kept:?}"
+    );
     // The product's promise: scratch is gone before a video is reported ready.
     assert!(
         vp.scratch_entries().is_empty(),

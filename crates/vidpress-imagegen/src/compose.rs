@@ -135,8 +135,9 @@ pub fn card(title: &str, style: Style, width: u32, height: u32) -> Titled {
     let span = (width + height) as f32;
     for (x, y, pixel) in image.enumerate_pixels_mut() {
         let t = (x + y) as f32 / span;
-        let lin: [f32; 3] =
-            std::array::from_fn(|k| color::linear(from.0[k]) * (1.0 - t) + color::linear(to.0[k]) * t);
+        let lin: [f32; 3] = std::array::from_fn(|k| {
+            color::linear(from.0[k]) * (1.0 - t) + color::linear(to.0[k]) * t
+        });
         *pixel = image::Rgb(lin.map(color::encode));
     }
     let short = width.min(height) as f32;
@@ -171,13 +172,17 @@ pub fn card(title: &str, style: Style, width: u32, height: u32) -> Titled {
         Align::Center,
         TEXT_COLOR,
     );
+    // The background behind the title: the block and a margin, short of the accent rule.
+    let gap = short * 0.03;
+    let band_top = (top - gap).max(0.0) as u32;
+    let band_bottom = ((top + block + gap).ceil() as u32).min(height);
     Titled {
         image,
         band: Rect {
             x: 0,
-            y: 0,
+            y: band_top,
             width,
-            height,
+            height: band_bottom - band_top,
         },
         text,
         layout,

@@ -134,7 +134,9 @@ fn laplacian_variance(luma: &[f32], width: usize, height: usize) -> f32 {
     for y in 1..height - 1 {
         for x in 1..width - 1 {
             let i = y * width + x;
-            values.push(luma[i - 1] + luma[i + 1] + luma[i - width] + luma[i + width] - 4.0 * luma[i]);
+            values.push(
+                luma[i - 1] + luma[i + 1] + luma[i - width] + luma[i + width] - 4.0 * luma[i],
+            );
         }
     }
     let n = values.len() as f32;
@@ -186,8 +188,14 @@ mod tests {
 
     #[test]
     fn flat_and_dark_frames_are_refused_and_a_pattern_is_not() {
-        assert_eq!(score(&frame(64, 36, |_, _| [0, 0, 0])).refused, Some("too dark"));
-        assert_eq!(score(&frame(64, 36, |_, _| [120, 120, 120])).refused, Some("blank"));
+        assert_eq!(
+            score(&frame(64, 36, |_, _| [0, 0, 0])).refused,
+            Some("too dark")
+        );
+        assert_eq!(
+            score(&frame(64, 36, |_, _| [120, 120, 120])).refused,
+            Some("blank")
+        );
         let checks = score(&frame(64, 36, |x, y| {
             if (x / 4 + y / 4) % 2 == 0 {
                 [220, 40, 40]

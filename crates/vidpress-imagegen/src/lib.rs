@@ -127,7 +127,8 @@ pub fn title_card(title: &str, style: Style) -> HeaderImages {
 }
 
 fn from_thumbnail(path: &Path, style: Style) -> Result<HeaderImages, String> {
-    let frame = vidpress_media::decode_picture(path, MAX_SOURCE_WIDTH).map_err(|e| e.to_string())?;
+    let frame =
+        vidpress_media::decode_picture(path, MAX_SOURCE_WIDTH).map_err(|e| e.to_string())?;
     let small = vidpress_media::FrameSample {
         frame: downscale(&frame, ANALYSIS_WIDTH).ok_or("the picture is empty")?,
         later: None,
@@ -157,8 +158,12 @@ fn keyframe_header(image: RgbImage, time_ms: i64, title: &str, style: Style) -> 
     let (w, h) = HEADER_SIZE;
     HeaderImages {
         header: compose::title_band(compose::cover(&image, w, h), title, style).image,
-        square: compose::title_band(compose::cover(&image, SQUARE_SIZE, SQUARE_SIZE), title, style)
-            .image,
+        square: compose::title_band(
+            compose::cover(&image, SQUARE_SIZE, SQUARE_SIZE),
+            title,
+            style,
+        )
+        .image,
         origin: Origin::Keyframe { time_ms },
         style,
         notes: Vec::new(),
@@ -182,8 +187,10 @@ pub fn remake(dir: &Path, title: &str, style: Style) -> HeaderImages {
         }
         (Some(_), Origin::Card) | (None, _) => {
             let mut card = title_card(title, style);
-            card.notes
-                .push(format!("the saved picture {} is unreadable", path.display()));
+            card.notes.push(format!(
+                "the saved picture {} is unreadable",
+                path.display()
+            ));
             card
         }
     }
@@ -207,8 +214,8 @@ fn saved_source(dir: &Path) -> Option<(PathBuf, Origin)> {
 }
 
 fn from_keyframe(media: &Path, title: &str, style: Style) -> Result<HeaderImages, String> {
-    let samples = vidpress_media::sample_frames(media, SAMPLES, ANALYSIS_WIDTH)
-        .map_err(|e| e.to_string())?;
+    let samples =
+        vidpress_media::sample_frames(media, SAMPLES, ANALYSIS_WIDTH).map_err(|e| e.to_string())?;
     let (best, scores) = keyframe::choose(&samples);
     let Some(best) = best else {
         let refused: Vec<&str> = scores.iter().filter_map(|s| s.refused).collect();
@@ -219,7 +226,8 @@ fn from_keyframe(media: &Path, title: &str, style: Style) -> Result<HeaderImages
         ));
     };
     let time_ms = scores[best].time_ms;
-    let frame = vidpress_media::frame_at(media, time_ms, MAX_SOURCE_WIDTH).map_err(|e| e.to_string())?;
+    let frame =
+        vidpress_media::frame_at(media, time_ms, MAX_SOURCE_WIDTH).map_err(|e| e.to_string())?;
     let image = compose::frame_image(frame).ok_or("the frame is empty")?;
     Ok(keyframe_header(image, time_ms, title, style))
 }
@@ -243,7 +251,8 @@ fn summarize(reasons: &[&str]) -> String {
 fn downscale(frame: &vidpress_media::RgbFrame, width: u32) -> Option<vidpress_media::RgbFrame> {
     let image = RgbImage::from_raw(frame.width, frame.height, frame.data.clone())?;
     let height = (frame.height * width / frame.width.max(1)).max(1);
-    let small = image::imageops::resize(&image, width, height, image::imageops::FilterType::Triangle);
+    let small =
+        image::imageops::resize(&image, width, height, image::imageops::FilterType::Triangle);
     Some(vidpress_media::RgbFrame {
         time_ms: frame.time_ms,
         width,

@@ -237,9 +237,8 @@ pub fn draw(
                 let pixel = image.get_pixel_mut(ix, iy);
                 let a = coverage.min(1.0);
                 for k in 0..3 {
-                    pixel.0[k] =
-                        (f32::from(pixel.0[k]) * (1.0 - a) + f32::from(color.0[k]) * a).round()
-                            as u8;
+                    pixel.0[k] = (f32::from(pixel.0[k]) * (1.0 - a) + f32::from(color.0[k]) * a)
+                        .round() as u8;
                 }
                 bounds = Some(match bounds {
                     None => (ix, iy, ix, iy),

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use image::RgbImage;
-use vidpress_imagegen::compose::{self, TEXT_COLOR, worst_contrast};
 use vidpress_imagegen::color::contrast_ratio;
+use vidpress_imagegen::compose::{self, TEXT_COLOR, worst_contrast};
 use vidpress_imagegen::text::Rect;
 use vidpress_imagegen::{
     FallbackInput, HEADER_SIZE, Origin, SQUARE_SIZE, Style, fallback_header, keyframe, save,
@@ -27,17 +27,59 @@ fn ffmpeg(args: &[&str]) {
 fn mixed_video(dir: &Path) -> PathBuf {
     let path = dir.join("mixed.mp4");
     let size = "640x360";
-    let seg = |src: &str| format!("{src}:size={size}:rate=25:duration=3");
+    let seg = |src: &str| {
+        let sep = if src.contains('=') { ':' } else { '=' };
+        format!("{src}{sep}size={size}:rate=25")
+    };
+    let (black, card, fractal, slate, bars) = (
+        seg("color=c=black"),
+        seg("testsrc2"),
+        seg("mandelbrot"),
+        seg("color=c=0x808080"),
+        seg("smptebars"),
+    );
     ffmpeg(&[
-        "-f", "lavfi", "-i", &seg("color=c=black"),
-        "-f", "lavfi", "-i", &seg("testsrc2"),
-        "-f", "lavfi", "-i", &seg("mandelbrot"),
-        "-f", "lavfi", "-i", &seg("color=c=0x808080"),
-        "-f", "lavfi", "-i", &seg("smptebars"),
+        "-t",
+        "3",
+        "-f",
+        "lavfi",
+        "-i",
+        &black,
+        "-t",
+        "3",
+        "-f",
+        "lavfi",
+        "-i",
+        &card,
+        "-t",
+        "3",
+        "-f",
+        "lavfi",
+        "-i",
+        &fractal,
+        "-t",
+        "3",
+        "-f",
+        "lavfi",
+        "-i",
+        &slate,
+        "-t",
+        "3",
+        "-f",
+        "lavfi",
+        "-i",
+        &bars,
         "-filter_complex",
         "[1]gblur=sigma=25[b1];[4]gblur=sigma=25[b2];\
          [0][b1][2][3][b2]concat=n=5:v=1:a=0,format=yuv420p[v]",
-        "-map", "[v]", "-c:v", "libx264", "-g", "50", "-preset", "veryfast",
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx264",
+        "-g",
+        "50",
+        "-preset",
+        "veryfast",
         path.to_str().unwrap(),
     ]);
     path
@@ -81,7 +123,10 @@ fn the_chooser_picks_the_one_sharp_colourful_frame() {
     let header = image::open(&saved.header).unwrap();
     assert_eq!((header.width(), header.height()), HEADER_SIZE);
     let square = image::open(&saved.square).unwrap();
-    assert_eq!((square.width(), square.height()), (SQUARE_SIZE, SQUARE_SIZE));
+    assert_eq!(
+        (square.width(), square.height()),
+        (SQUARE_SIZE, SQUARE_SIZE)
+    );
     if let Ok(keep) = std::env::var("VIDPRESS_KEEP_IMAGES") {
         std::fs::copy(&saved.header, Path::new(&keep).join("keyframe.jpg")).unwrap();
         std::fs::copy(&saved.square, Path::new(&keep).join("keyframe-square.jpg")).unwrap();
@@ -93,7 +138,12 @@ fn a_thumbnail_comes_first_and_a_placeholder_does_not_count() {
     let dir = tempfile::tempdir().unwrap();
     let thumbnail = dir.path().join("source.thumb.jpg");
     ffmpeg(&[
-        "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=1", "-frames:v", "1",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=1280x720:rate=1",
+        "-frames:v",
+        "1",
         thumbnail.to_str().unwrap(),
     ]);
     let video = mixed_video(dir.path());
@@ -108,7 +158,12 @@ fn a_thumbnail_comes_first_and_a_placeholder_does_not_count() {
 
     let grey = dir.path().join("grey.thumb.jpg");
     ffmpeg(&[
-        "-f", "lavfi", "-i", "color=c=0x7f7f7f:size=480x360", "-frames:v", "1",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x7f7f7f:size=480x360",
+        "-frames:v",
+        "1",
         grey.to_str().unwrap(),
     ]);
     let images = fallback_header(&FallbackInput {
@@ -117,15 +172,31 @@ fn a_thumbnail_comes_first_and_a_placeholder_does_not_count() {
         thumbnail: Some(&grey),
         style: Style::Photo,
     });
-    assert!(matches!(images.origin, Origin::Keyframe { .. }), "{}", images.describe());
-    assert!(images.describe().contains("thumbnail not used: it is blank"), "{}", images.describe());
+    assert!(
+        matches!(images.origin, Origin::Keyframe { .. }),
+        "{}",
+        images.describe()
+    );
+    assert!(
+        images
+            .describe()
+            .contains("thumbnail not used: it is blank"),
+        "{}",
+        images.describe()
+    );
 }
 
 #[test]
 fn audio_only_media_gets_a_title_card() {
     let dir = tempfile::tempdir().unwrap();
     let audio = dir.path().join("talk.m4a");
-    ffmpeg(&["-f", "lavfi", "-i", "sine=frequency=440:duration=2", audio.to_str().unwrap()]);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:duration=2",
+        audio.to_str().unwrap(),
+    ]);
     let images = fallback_header(&FallbackInput {
         title: "A podcast episode about soil",
         media: Some(&audio),
@@ -152,7 +223,11 @@ fn audio_only_media_gets_a_title_card() {
         style: Style::Minimal,
     });
     assert_eq!(images.origin, Origin::Card);
-    assert!(images.describe().contains("thumbnail not used"), "{}", images.describe());
+    assert!(
+        images.describe().contains("thumbnail not used"),
+        "{}",
+        images.describe()
+    );
 }
 
 fn white() -> RgbImage {
@@ -172,9 +247,20 @@ fn busy() -> RgbImage {
         state ^= state << 5;
         state
     };
-    let palette = [[255, 255, 255], [255, 230, 0], [0, 255, 255], [255, 0, 255], [0, 200, 0], [30, 30, 30]];
-    let tiles: Vec<[u8; 3]> = (0..(1200 / 6 * 630 / 6 + 400)).map(|_| palette[next() as usize % 6]).collect();
-    RgbImage::from_fn(1200, 630, |x, y| image::Rgb(tiles[(y / 6 * 200 + x / 6) as usize]))
+    let palette = [
+        [255, 255, 255],
+        [255, 230, 0],
+        [0, 255, 255],
+        [255, 0, 255],
+        [0, 200, 0],
+        [30, 30, 30],
+    ];
+    let tiles: Vec<[u8; 3]> = (0..(1200 / 6 * 630 / 6 + 400))
+        .map(|_| palette[next() as usize % 6])
+        .collect();
+    RgbImage::from_fn(1200, 630, |x, y| {
+        image::Rgb(tiles[(y / 6 * 200 + x / 6) as usize])
+    })
 }
 
 #[test]
@@ -182,15 +268,28 @@ fn the_title_band_is_readable_on_white_black_and_busy_frames() {
     for (name, frame) in [("white", white()), ("black", black()), ("busy", busy())] {
         // The band alone: every pixel of it, text or not, against the text colour.
         let mut banded = frame.clone();
-        let band = Rect { x: 0, y: 400, width: 1200, height: 230 };
+        let band = Rect {
+            x: 0,
+            y: 400,
+            width: 1200,
+            height: 230,
+        };
         compose::darken_band(&mut banded, band, image::Rgb([255, 255, 255]));
         let worst = worst_contrast(&banded, band, None);
         assert!(worst >= 4.5, "{name}: band contrast {worst}");
 
         // The band as the header draws it, with its title.
-        let titled = compose::title_band(frame, "Why the river changed its course in 1872", Style::Photo);
+        let titled = compose::title_band(
+            frame,
+            "Why the river changed its course in 1872",
+            Style::Photo,
+        );
         let text = titled.text.expect("the title was drawn");
-        assert!(titled.band.contains_rect(&text), "{name}: text {text:?} outside band {:?}", titled.band);
+        assert!(
+            titled.band.contains_rect(&text),
+            "{name}: text {text:?} outside band {:?}",
+            titled.band
+        );
         let worst = worst_contrast(&titled.image, titled.band, Some(text));
         assert!(worst >= 4.5, "{name}: contrast {worst}");
         // The text really is the text colour where it is solid.
@@ -201,7 +300,10 @@ fn the_title_band_is_readable_on_white_black_and_busy_frames() {
             .count();
         assert!(solid > 500, "{name}: {solid} solid text pixels");
         if let Ok(keep) = std::env::var("VIDPRESS_KEEP_IMAGES") {
-            titled.image.save(Path::new(&keep).join(format!("band-{name}.png"))).unwrap();
+            titled
+                .image
+                .save(Path::new(&keep).join(format!("band-{name}.png")))
+                .unwrap();
         }
     }
 }
@@ -225,12 +327,25 @@ fn german_emoji_and_very_long_titles_stay_inside_the_picture() {
             let frame = RgbImage::from_pixel(w, h, image::Rgb([90, 140, 200]));
             let titled = compose::title_band(frame, title, Style::Illustration);
             let text = titled.text.expect("drawn");
-            let whole = Rect { x: 0, y: 0, width: w, height: h };
+            let whole = Rect {
+                x: 0,
+                y: 0,
+                width: w,
+                height: h,
+            };
             assert!(whole.contains_rect(&titled.band));
-            assert!(titled.band.contains_rect(&text), "{title}: {text:?} outside {:?}", titled.band);
+            assert!(
+                titled.band.contains_rect(&text),
+                "{title}: {text:?} outside {:?}",
+                titled.band
+            );
             // Margins on both sides: nothing touches the edge.
             assert!(text.x > 0 && text.x + text.width < w, "{title}: {text:?}");
-            assert!(titled.layout.lines.len() <= 3, "{title}: {:?}", titled.layout.lines);
+            assert!(
+                titled.layout.lines.len() <= 3,
+                "{title}: {:?}",
+                titled.layout.lines
+            );
             assert!(
                 titled.band.height <= h / 2,
                 "{title}: the band covers {} of {h} rows",
@@ -239,14 +354,25 @@ fn german_emoji_and_very_long_titles_stay_inside_the_picture() {
 
             let card = compose::card(title, Style::Photo, w, h);
             let text = card.text.expect("drawn");
-            assert!(text.x > 0 && text.y > 0 && text.x + text.width < w && text.y + text.height < h, "{title}: card {text:?}");
+            assert!(
+                text.x > 0 && text.y > 0 && text.x + text.width < w && text.y + text.height < h,
+                "{title}: card {text:?}"
+            );
             assert!(worst_contrast(&card.image, card.band, Some(text)) >= 4.5);
         }
         let titled = compose::title_band(RgbImage::new(1200, 630), title, Style::Minimal);
-        assert!(titled.layout.lines.iter().all(|l| !l.contains('🚀')), "{:?}", titled.layout.lines);
+        assert!(
+            titled.layout.lines.iter().all(|l| !l.contains('🚀')),
+            "{:?}",
+            titled.layout.lines
+        );
     }
     let german = compose::title_band(RgbImage::new(1200, 630), titles[0], Style::Photo);
-    assert_eq!(german.layout.lines.join(" "), titles[0], "umlauts and ß are kept");
+    assert_eq!(
+        german.layout.lines.join(" "),
+        titles[0],
+        "umlauts and ß are kept"
+    );
     let emoji = compose::title_band(RgbImage::new(1200, 630), titles[1], Style::Photo);
     assert_eq!(emoji.layout.lines.join(" "), "Launch day what we learned");
     let long_titled = compose::title_band(RgbImage::new(1200, 630), &long, Style::Photo);
@@ -255,8 +381,14 @@ fn german_emoji_and_very_long_titles_stay_inside_the_picture() {
     }
     if let Ok(keep) = std::env::var("VIDPRESS_KEEP_IMAGES") {
         for (i, title) in titles.iter().enumerate() {
-            compose::title_band(busy(), title, Style::Photo).image.save(Path::new(&keep).join(format!("title-{i}.png"))).unwrap();
-            compose::card(title, Style::Minimal, 1080, 1080).image.save(Path::new(&keep).join(format!("card-{i}.png"))).unwrap();
+            compose::title_band(busy(), title, Style::Photo)
+                .image
+                .save(Path::new(&keep).join(format!("title-{i}.png")))
+                .unwrap();
+            compose::card(title, Style::Minimal, 1080, 1080)
+                .image
+                .save(Path::new(&keep).join(format!("card-{i}.png")))
+                .unwrap();
         }
     }
 }

@@ -84,7 +84,11 @@ pub fn has_video(path: &Path) -> bool {
 /// height keeps the picture's shape), with a companion frame a moment later. Each sample is the
 /// frame at its point in time, or at most a couple of seconds before it when key frames are far
 /// apart, so only a few dozen frames are decoded per sample.
-pub fn sample_frames(path: &Path, count: usize, width: u32) -> Result<Vec<FrameSample>, FrameError> {
+pub fn sample_frames(
+    path: &Path,
+    count: usize,
+    width: u32,
+) -> Result<Vec<FrameSample>, FrameError> {
     let mut input = open(path)?;
     let mut video = VideoDecoder::new(path, &input)?;
     let duration_us = container_duration_us(&input);
@@ -157,9 +161,12 @@ pub fn frame_at(path: &Path, time_ms: i64, max_width: u32) -> Result<RgbFrame, F
     let mut input = open(path)?;
     let mut video = VideoDecoder::new(path, &input)?;
     let target_us = time_ms.max(0) * 1000;
-    // Seek to the key frame at or before the time, then decode up to it.
-    let _ = input.seek(target_us, ..target_us);
-    video.restart();
+    // Seek to the key frame at or before the time, then decode up to it. A still image cannot
+    // seek (and a failed seek leaves the file unreadable), and the start needs no seek.
+    if target_us > 0 {
+        let _ = input.seek(target_us, ..target_us);
+        video.restart();
+    }
     let mut best = None;
     while let Some(decoded) = video.next_frame(&mut input)? {
         let shown = video.time_ms(&decoded);

@@ -17,5 +17,7 @@ pub use fetch::{
     DEFAULT_EXTRACTORS, FetchError, FetchOptions, FetchProgress, default_ytdlp, fetch, is_url,
     thumbnail_of,
 };
-pub use frames::{FrameError, FrameSample, RgbFrame, decode_picture, frame_at, has_video, sample_frames};
+pub use frames::{
+    FrameError, FrameSample, RgbFrame, decode_picture, frame_at, has_video, sample_frames,
+};
 pub use tags::media_title;

@@ -84,7 +84,10 @@ pub(crate) async fn image_response(
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             // Only its owner may see it, and a new picture replaces it at the same address.
-            (header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-cache"),
+            ),
         ],
         bytes,
     )

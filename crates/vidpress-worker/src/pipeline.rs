@@ -415,9 +415,10 @@ impl Pipeline {
     }
 
     async fn illustrate(self: Arc<Self>, ctx: JobContext, video: Video) -> Result<(), JobError> {
-        let draft = ctx.store.draft_for_video(video.id).await?.ok_or_else(|| {
-            JobError::Permanent("the video has no draft to illustrate".into())
-        })?;
+        let draft =
+            ctx.store.draft_for_video(video.id).await?.ok_or_else(|| {
+                JobError::Permanent("the video has no draft to illustrate".into())
+            })?;
         if videos::is_regeneration(&ctx.job().payload) {
             return self.remake_header(&ctx, &video, &draft).await;
         }

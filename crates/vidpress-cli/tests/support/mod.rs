@@ -250,7 +250,9 @@ impl Api {
 
     /// The picture at an address the API gave (`header_image_url`), decoded.
     pub async fn image(&self, url: &serde_json::Value) -> image::DynamicImage {
-        let url = url.as_str().unwrap_or_else(|| panic!("no image address: {url}"));
+        let url = url
+            .as_str()
+            .unwrap_or_else(|| panic!("no image address: {url}"));
         let resp = self
             .client
             .get(format!("{}{url}", self.base))

@@ -415,8 +415,9 @@ fn ytdlp_args(out_dir: &Path, file_stem: &str, opts: &FetchOptions) -> Vec<OsStr
     let template = OsString::from(format!("{folder}/{file_stem}.%(ext)s"));
     // The thumbnail's own name, so it can never be taken for the media file; it starts with
     // the media file's `stem.` and so is removed with it when the fetch fails.
-    let thumbnail_template =
-        OsString::from(format!("thumbnail:{folder}/{file_stem}{THUMBNAIL_SUFFIX}.%(ext)s"));
+    let thumbnail_template = OsString::from(format!(
+        "thumbnail:{folder}/{file_stem}{THUMBNAIL_SUFFIX}.%(ext)s"
+    ));
     let socket_timeout = opts.socket_timeout.as_secs_f64().max(0.1);
     let mut args: Vec<OsString> = [
         "--ignore-config",
@@ -630,11 +631,21 @@ mod tests {
 
     #[test]
     fn the_thumbnail_is_written_under_its_own_name_and_found_beside_the_media() {
-        let args = ytdlp_args(Path::new("/scratch/100%"), "source", &FetchOptions::default());
-        let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        let args = ytdlp_args(
+            Path::new("/scratch/100%"),
+            "source",
+            &FetchOptions::default(),
+        );
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         let at = args.iter().position(|a| a == "--write-thumbnail").unwrap();
         assert_eq!(args[at + 1], "--output");
-        assert_eq!(args[at + 2], "thumbnail:/scratch/100%%/source.thumb.%(ext)s");
+        assert_eq!(
+            args[at + 2],
+            "thumbnail:/scratch/100%%/source.thumb.%(ext)s"
+        );
         assert!(args.contains(&"/scratch/100%%/source.%(ext)s".to_owned()));
 
         let dir = tempfile::tempdir().unwrap();
@@ -642,9 +653,16 @@ mod tests {
         std::fs::write(&media, b"m").unwrap();
         assert_eq!(thumbnail_of(&media), None);
         std::fs::write(dir.path().join("source.thumb.webp.part"), b"t").unwrap();
-        assert_eq!(thumbnail_of(&media), None, "an unfinished download is no thumbnail");
+        assert_eq!(
+            thumbnail_of(&media),
+            None,
+            "an unfinished download is no thumbnail"
+        );
         std::fs::write(dir.path().join("source.thumb.webp"), b"t").unwrap();
-        assert_eq!(thumbnail_of(&media), Some(dir.path().join("source.thumb.webp")));
+        assert_eq!(
+            thumbnail_of(&media),
+            Some(dir.path().join("source.thumb.webp"))
+        );
 
         // The media file is never taken for the thumbnail or the other way round, and a
         // successful fetch keeps both.

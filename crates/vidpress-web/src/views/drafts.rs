@@ -33,7 +33,10 @@ pub(super) fn router() -> Router<AppState> {
         .route("/drafts/{id}/revisions", get(revisions))
         .route("/drafts/{id}/revisions/{revision}", get(revision))
         .route("/drafts/{id}/revisions/{revision}/restore", post(restore))
-        .route("/drafts/{id}/image", get(header_image).post(regenerate_image))
+        .route(
+            "/drafts/{id}/image",
+            get(header_image).post(regenerate_image),
+        )
 }
 
 /// One line of the transcript pane.
