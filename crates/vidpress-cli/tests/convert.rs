@@ -43,6 +43,14 @@ fn a_media_file_becomes_post_files() {
         "{description}"
     );
     assert!(media.exists(), "the user's own file is never removed");
+    // speech.wav has no picture: the header is a title card, referenced by the post.
+    let header = image::open(out.join("header.jpg")).unwrap();
+    assert_eq!((header.width(), header.height()), (1200, 630));
+    let square = image::open(out.join("header-square.jpg")).unwrap();
+    assert_eq!((square.width(), square.height()), (1080, 1080));
+    assert!(markdown.starts_with("---\n"), "{markdown}");
+    assert!(markdown.contains("image: header.jpg"), "{markdown}");
+    assert!(html.contains("<img src=\"header.jpg\""), "{html}");
 }
 
 #[test]

@@ -44,11 +44,20 @@ async fn a_video_url_becomes_a_ready_draft() {
     assert_matches_script(&status);
     let html = status["draft"]["html"].as_str().unwrap();
     assert!(html.contains("<h2"), "sections with headings: {html}");
-    assert!(
-        status["draft"]["header_note"]
-            .as_str()
-            .unwrap()
-            .contains("no header image")
+    // The header is the test card's frame with the title set over it, 1200×630, and the
+    // square version beside it; both served to the owner.
+    let note = status["draft"]["header_note"].as_str().unwrap();
+    assert!(note.contains("the video's frame at"), "{note}");
+    let header = api.image(&status["draft"]["header_image_url"]).await;
+    assert_eq!((header.width(), header.height()), (1200, 630));
+    let square = api.image(&status["draft"]["header_square_url"]).await;
+    assert_eq!((square.width(), square.height()), (1080, 1080));
+    let images = vp.dir.path().join(format!("data/images/video-{id}"));
+    let kept: Vec<_> = std::fs::read_dir(&images).unwrap().flatten().collect();
+    assert_eq!(
+        kept.len(),
+        3,
+        "header, square and the frame they came from: {kept:?}"
     );
     // The product's promise: scratch is gone before a video is reported ready.
     assert!(

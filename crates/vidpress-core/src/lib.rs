@@ -2,6 +2,7 @@
 //! always valid; this crate does no IO of any kind.
 
 mod draft;
+mod header_style;
 mod ids;
 mod job;
 pub mod net;
@@ -11,6 +12,7 @@ pub use draft::{
     Chapter, Draft, DraftError, MediaUrl, Paragraph, PullQuote, ReviewMark, SLUG_MAX_LEN, Section,
     Slug, VideoMeta, VideoSource,
 };
+pub use header_style::HeaderStyle;
 pub use ids::{ChannelId, IdError, VideoId};
 pub use job::{JobKind, UnknownJobKind};
 pub use transcript::{Segment, Transcript, TranscriptError, Word};

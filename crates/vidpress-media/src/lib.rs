@@ -1,10 +1,12 @@
 //! Vidpress media: fetching a video's audio with yt-dlp ([`fetch()`]) and decoding any
 //! container and codec FFmpeg knows into 16 kHz mono `f32` samples ([`decode_audio`],
-//! [`decode_audio_chunks`], [`AudioDecoder`]), and the title a file carries
-//! ([`media_title`]). This crate knows nothing about Whisper.
+//! [`decode_audio_chunks`], [`AudioDecoder`]), the title a file carries ([`media_title`]), and
+//! video frames and thumbnails as RGB pictures for header images ([`frames`]). This crate knows
+//! nothing about Whisper.
 
 pub mod audio;
 pub mod fetch;
+pub mod frames;
 mod tags;
 
 pub use audio::{
@@ -13,5 +15,9 @@ pub use audio::{
 };
 pub use fetch::{
     DEFAULT_EXTRACTORS, FetchError, FetchOptions, FetchProgress, default_ytdlp, fetch, is_url,
+    thumbnail_of,
+};
+pub use frames::{
+    FrameError, FrameSample, RgbFrame, decode_picture, frame_at, has_video, sample_frames,
 };
 pub use tags::media_title;

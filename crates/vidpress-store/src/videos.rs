@@ -139,6 +139,10 @@ pub struct StoredDraft {
     pub html: String,
     pub header_image: Option<String>,
     pub header_note: Option<String>,
+    /// The header image style the user picked (`photo` unless changed).
+    pub header_style: String,
+    /// The seed of the header image last asked for.
+    pub header_seed: i64,
     pub revisions: i64,
 }
 
@@ -165,6 +169,12 @@ fn video_from_row(row: &AnyRow) -> Result<Video, StoreError> {
 /// The payload of every pipeline job: which video it works on.
 pub fn step_payload(video: VideoKey) -> serde_json::Value {
     serde_json::json!({ "video_id": video.0 })
+}
+
+/// Whether an illustrate job's payload asks to make a ready draft's header image again
+/// (rather than being the pipeline's last step).
+pub fn is_regeneration(payload: &serde_json::Value) -> bool {
+    payload["regenerate"].as_bool() == Some(true)
 }
 
 /// Enqueues a pipeline step for a video on the caller's transaction.
@@ -394,7 +404,7 @@ impl Store {
     pub async fn draft_for_video(&self, id: VideoKey) -> Result<Option<StoredDraft>, StoreError> {
         let row = sqlx::query(
             "SELECT d.id, d.video_id, d.title, d.slug, d.body, d.markdown, d.html, d.header_image, \
-             d.header_note, (SELECT COUNT(*) FROM draft_revisions r WHERE r.draft_id = d.id) AS revisions \
+             d.header_note, d.header_style, d.header_seed, (SELECT COUNT(*) FROM draft_revisions r WHERE r.draft_id = d.id) AS revisions \
              FROM drafts d WHERE d.video_id = $1",
         )
         .bind(id.0)
@@ -411,9 +421,44 @@ impl Store {
                 html: row.try_get("html")?,
                 header_image: row.try_get("header_image")?,
                 header_note: row.try_get("header_note")?,
+                header_style: row.try_get("header_style")?,
+                header_seed: row.try_get("header_seed")?,
                 revisions: row.try_get("revisions")?,
             })
         })
         .transpose()
+    }
+
+    /// Asks for a new header image for one of `user`'s videos: records the style and seed on
+    /// its draft and enqueues an illustrate job marked as a regeneration, in one transaction.
+    /// `None` when the video is not the user's or has no draft yet.
+    pub async fn request_header(
+        &self,
+        user: UserId,
+        video: VideoKey,
+        style: &str,
+        seed: i64,
+        max_attempts: u32,
+    ) -> Result<Option<JobId>, StoreError> {
+        let mut tx = self.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE drafts SET header_style = $1, header_seed = $2 WHERE video_id = $3 AND user_id = $4",
+        )
+        .bind(style)
+        .bind(seed)
+        .bind(video.0)
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let payload = serde_json::json!({ "video_id": video.0, "regenerate": true });
+        let job = NewJob::new(JobKind::Illustrate, payload)
+            .for_video(video.0)
+            .max_attempts(max_attempts);
+        let id = queue::enqueue(&mut tx, &job).await?;
+        tx.commit().await?;
+        Ok(Some(id))
     }
 }

@@ -1,5 +1,5 @@
 //! The JSON API: list videos, submit a video URL, upload a media file, follow a video's
-//! progress, cancel it. A bearer token authenticates: a user's own token (made on the settings
+//! progress, cancel it, fetch and remake its header image. A bearer token authenticates: a user's own token (made on the settings
 //! page), or the configured `api_token`, which acts for the operator account (the admin's
 //! bootstrap token).
 
@@ -79,6 +79,10 @@ pub(crate) fn router(max_upload_bytes: usize) -> Router<AppState> {
         )
         .route("/api/videos/{id}", get(video_status))
         .route("/api/videos/{id}/cancel", post(cancel))
+        .route(
+            "/api/videos/{id}/image",
+            get(header_image).post(regenerate_image),
+        )
         .merge(crate::api_exports::router())
 }
 
@@ -505,6 +509,13 @@ struct DraftSummary {
     markdown: String,
     html: String,
     header_note: Option<String>,
+    /// Where the 1200×630 header image is served (to its owner), when there is one.
+    header_image_url: Option<String>,
+    /// Where its square version is served.
+    header_square_url: Option<String>,
+    /// The header's style and the seed last asked for.
+    header_style: String,
+    header_seed: i64,
 }
 
 #[tracing::instrument(skip_all, fields(video = id))]
@@ -546,6 +557,16 @@ async fn video_status(
             markdown: d.markdown,
             html: d.html,
             header_note: d.header_note,
+            header_image_url: d
+                .header_image
+                .as_ref()
+                .map(|_| format!("/api/videos/{id}/image")),
+            header_square_url: d
+                .header_image
+                .as_ref()
+                .map(|_| format!("/api/videos/{id}/image?size=square")),
+            header_style: d.header_style,
+            header_seed: d.header_seed,
         }),
     }))
 }
@@ -568,6 +589,53 @@ async fn cancel(
             video.state.as_str()
         )))
     }
+}
+
+#[derive(Debug, Deserialize)]
+struct ImageParams {
+    #[serde(default)]
+    size: Option<String>,
+}
+
+/// `GET /api/videos/{id}/image?size=square`: the draft's header image (or its square version).
+#[tracing::instrument(skip_all, fields(video = id))]
+async fn header_image(
+    ApiUser(user): ApiUser,
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<i64>,
+    axum::extract::Query(params): axum::extract::Query<ImageParams>,
+) -> Result<axum::response::Response, AppError> {
+    let size = crate::header_images::ImageSize::from_query(params.size.as_deref());
+    crate::header_images::image_response(&state, user, VideoKey(id), size).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RegenerateImage {
+    #[serde(default)]
+    style: Option<String>,
+    #[serde(default)]
+    seed: Option<i64>,
+}
+
+/// `POST /api/videos/{id}/image` with `{"style": …, "seed": …}` (both optional): makes the
+/// header again; the previous one is served until the new one is ready.
+#[tracing::instrument(skip_all, fields(video = id))]
+async fn regenerate_image(
+    ApiUser(user): ApiUser,
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<i64>,
+    body: Option<Json<RegenerateImage>>,
+) -> Result<(StatusCode, Json<crate::header_images::Regeneration>), AppError> {
+    let body = body.map(|Json(b)| b).unwrap_or_default();
+    let queued = crate::header_images::request_regeneration(
+        &state,
+        user,
+        VideoKey(id),
+        body.style.as_deref(),
+        body.seed,
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(queued)))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod auth;
 mod csrf;
 mod error;
 mod exports;
+mod header_images;
 mod health;
 mod security;
 mod sessions;

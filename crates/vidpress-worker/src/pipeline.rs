@@ -44,6 +44,9 @@ pub struct PipelineConfig {
     pub draft: DraftOptions,
     /// Attempts each step gets.
     pub max_attempts: u32,
+    /// Where header images are kept (`video-<id>/header-<job>.jpg` and its square version);
+    /// unlike the scratch space, this stays with the draft.
+    pub images_dir: PathBuf,
 }
 
 /// The pipeline's handlers and the state they share (the loaded Whisper model).
@@ -105,7 +108,11 @@ impl Pipeline {
             return Ok(());
         }
         let result = step(self.clone(), ctx.clone(), video).await;
-        if let Err(error) = &result {
+        // A header made again for a ready draft is no pipeline step: its failure leaves the
+        // video as it is.
+        if let Err(error) = &result
+            && !videos::is_regeneration(&ctx.job().payload)
+        {
             self.after_failure(&ctx, id, error).await;
         }
         result
@@ -408,18 +415,34 @@ impl Pipeline {
     }
 
     async fn illustrate(self: Arc<Self>, ctx: JobContext, video: Video) -> Result<(), JobError> {
+        let draft =
+            ctx.store.draft_for_video(video.id).await?.ok_or_else(|| {
+                JobError::Permanent("the video has no draft to illustrate".into())
+            })?;
+        if videos::is_regeneration(&ctx.job().payload) {
+            return self.remake_header(&ctx, &video, &draft).await;
+        }
+        // The picture comes from the scratch files (the media, the thumbnail), so it is made
+        // before they go. Making it can never fail the draft: the worst case is a title card,
+        // and if even that cannot be written, a draft without an image and the reason.
+        let existing = draft
+            .header_image
+            .as_deref()
+            .filter(|p| Path::new(p).is_file());
+        let (image, note) = match existing {
+            // A retried step keeps the image an earlier attempt stored.
+            Some(existing) => (
+                Some(existing.to_owned()),
+                draft.header_note.clone().unwrap_or_default(),
+            ),
+            None => self.make_header(&ctx, &video, &draft).await,
+        };
         // A ready video has no scratch left: the files go before the state says "ready", so
         // whoever sees "ready" (the API, the dashboard, a test) never sees them. Should the commit
         // below fail, the retried step needs nothing from the scratch directory.
         self.remove_scratch(&ctx.store, video.id).await;
         let mut tx = ctx.store.begin().await?;
-        videos::set_header(
-            &mut tx,
-            video.id,
-            None,
-            "no header image was made: image generation is not part of this version yet",
-        )
-        .await?;
+        videos::set_header(&mut tx, video.id, image.as_deref(), &note).await?;
         videos::set_video_state(&mut tx, video.id, VideoState::Ready).await?;
         ctx.complete_in(&mut tx).await?;
         tx.commit()
@@ -427,6 +450,103 @@ impl Pipeline {
             .map_err(vidpress_store::StoreError::from)?;
         info!(video = %video.id, "draft ready");
         Ok(())
+    }
+
+    /// Makes the header and its square version from what the video left in the scratch space
+    /// and answers the header's path (or none) with a note for the draft and the job's log.
+    async fn make_header(
+        &self,
+        ctx: &JobContext,
+        video: &Video,
+        draft: &videos::StoredDraft,
+    ) -> (Option<String>, String) {
+        let media = video
+            .media_path
+            .as_deref()
+            .map(PathBuf::from)
+            .filter(|p| p.is_file());
+        let thumbnail = media.as_deref().and_then(vidpress_media::thumbnail_of);
+        let title = draft.title.clone();
+        let style = vidpress_imagegen::Style::parse(&draft.header_style).unwrap_or_default();
+        self.write_header(ctx, video.id, move || {
+            vidpress_imagegen::fallback_header(&vidpress_imagegen::FallbackInput {
+                title: &title,
+                media: media.as_deref(),
+                thumbnail: thumbnail.as_deref(),
+                style,
+            })
+        })
+        .await
+    }
+
+    /// A ready draft's header made again in the style (and with the seed) the user asked for;
+    /// the previous image stays in place until the new one is stored.
+    async fn remake_header(
+        &self,
+        ctx: &JobContext,
+        video: &Video,
+        draft: &videos::StoredDraft,
+    ) -> Result<(), JobError> {
+        let title = draft.title.clone();
+        let style = vidpress_imagegen::Style::parse(&draft.header_style).unwrap_or_default();
+        let dir = self.images_dir(video.id);
+        let (image, note) = self
+            .write_header(ctx, video.id, move || {
+                vidpress_imagegen::remake(&dir, &title, style)
+            })
+            .await;
+        let Some(image) = image else {
+            // Nothing new was written: the draft keeps its image, and the job says why.
+            return Err(JobError::Permanent(note));
+        };
+        let mut tx = ctx.store.begin().await?;
+        videos::set_header(&mut tx, video.id, Some(&image), &note).await?;
+        ctx.complete_in(&mut tx).await?;
+        tx.commit()
+            .await
+            .map_err(vidpress_store::StoreError::from)?;
+        vidpress_imagegen::remove_other_headers(&self.images_dir(video.id), Path::new(&image));
+        info!(video = %video.id, "header image made again");
+        Ok(())
+    }
+
+    /// Runs `make` on a blocking thread and saves its pictures under a name of this job's own.
+    async fn write_header(
+        &self,
+        ctx: &JobContext,
+        video: VideoKey,
+        make: impl FnOnce() -> vidpress_imagegen::HeaderImages + Send + 'static,
+    ) -> (Option<String>, String) {
+        let dir = self.images_dir(video);
+        let stem = format!("header-{}", ctx.job().id);
+        let made = tokio::task::spawn_blocking(move || {
+            let images = make();
+            let saved = vidpress_imagegen::save(&images, &dir, &stem)?;
+            Ok::<_, vidpress_imagegen::SaveError>((saved, images.describe()))
+        })
+        .await;
+        match made {
+            Ok(Ok((saved, note))) => {
+                info!(video = %video, image = %saved.header.display(), "{note}");
+                (Some(saved.header.to_string_lossy().into_owned()), note)
+            }
+            Ok(Err(e)) => {
+                warn!(video = %video, error = %e, "no header image was written");
+                (None, format!("no header image was made: {e}"))
+            }
+            Err(e) => {
+                warn!(video = %video, error = %e, "making the header image crashed");
+                (
+                    None,
+                    format!("no header image was made: the image step crashed ({e})"),
+                )
+            }
+        }
+    }
+
+    /// The folder holding a video's header images.
+    pub fn images_dir(&self, video: VideoKey) -> PathBuf {
+        self.config.images_dir.join(format!("video-{}", video.0))
     }
 }
 

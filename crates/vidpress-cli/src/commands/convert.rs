@@ -1,6 +1,7 @@
 //! `vidpress convert FILE|URL --out DIR`: the whole pipeline on the command line, no server.
 //! The video goes through the same jobs as a WebSub notification or an upload, on a throwaway
-//! SQLite database, and the draft is written as `post.md`, `post.html` and `draft.json`.
+//! SQLite database, and the draft is written as `post.md` (with front matter), `post.html`,
+//! `draft.json`, and its header image as `header.jpg` (1200×630) and `header-square.jpg`.
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +17,8 @@ use crate::config::Config;
 pub struct ConvertArgs {
     /// A media file, or the URL of a video to fetch with yt-dlp.
     pub input: String,
-    /// Directory to write post.md, post.html and draft.json into (created when missing).
+    /// Directory to write post.md, post.html, draft.json and the header images into (created
+    /// when missing).
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub out: PathBuf,
     /// Title of the video (default: the file name or URL).
@@ -49,6 +51,7 @@ pub async fn run(config: &Config, args: &ConvertArgs) -> anyhow::Result<()> {
     let work = tempfile::tempdir().context("Failed to create a scratch directory")?;
     let mut pipeline = super::serve::pipeline_config(config);
     pipeline.work_dir = work.path().to_owned();
+    pipeline.images_dir = work.path().join("images");
     pipeline.device = device;
     let mut registry = Registry::new();
     vidpress_worker::Pipeline::new(pipeline).register(&mut registry);
@@ -80,9 +83,26 @@ pub async fn run(config: &Config, args: &ConvertArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("Failed to create {}", args.out.display()))?;
     let body: serde_json::Value = serde_json::from_str(&draft.body)?;
+    let image = copy_header(draft.header_image.as_deref(), &args.out)?;
+    if let Some(note) = &draft.header_note {
+        println!("{note}");
+    }
+    let structured: vidpress_core::Draft =
+        serde_json::from_str(&draft.body).context("the stored draft is unreadable")?;
+    let date = super::export::rfc3339(vidpress_store::now_ms());
+    let file_draft = vidpress_publish::files::FileDraft {
+        title: &draft.title,
+        slug: &draft.slug,
+        description: &structured.description,
+        tags: &structured.tags,
+        date: &date,
+        markdown: &draft.markdown,
+        html: &draft.html,
+        image: image.as_deref(),
+    };
     for (name, contents) in [
-        ("post.md", draft.markdown.clone()),
-        ("post.html", draft.html.clone()),
+        ("post.md", vidpress_publish::files::markdown(&file_draft)),
+        ("post.html", vidpress_publish::files::html(&file_draft)),
         ("draft.json", serde_json::to_string_pretty(&body)?),
     ] {
         let path = args.out.join(name);
@@ -91,4 +111,26 @@ pub async fn run(config: &Config, args: &ConvertArgs) -> anyhow::Result<()> {
         println!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// Copies the header image and its square version beside the post as `header.jpg` and
+/// `header-square.jpg`; answers the header's file name, for the post to reference.
+fn copy_header(image: Option<&str>, out: &Path) -> anyhow::Result<Option<String>> {
+    let Some(source) = image.map(Path::new).filter(|p| p.is_file()) else {
+        return Ok(None);
+    };
+    let pairs = [
+        (source.to_path_buf(), "header.jpg"),
+        (vidpress_imagegen::square_path(source), "header-square.jpg"),
+    ];
+    for (from, name) in pairs {
+        if !from.is_file() {
+            continue;
+        }
+        let to = out.join(name);
+        std::fs::copy(&from, &to)
+            .with_context(|| format!("Failed to copy the header image {}", from.display()))?;
+        println!("wrote {}", to.display());
+    }
+    Ok(Some("header.jpg".to_owned()))
 }

@@ -57,6 +57,8 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 pub fn pipeline_config(config: &Config) -> PipelineConfig {
     PipelineConfig {
         work_dir: config.data_dir.join("work"),
+        images_dir: std::path::absolute(config.data_dir.join("images"))
+            .unwrap_or_else(|_| config.data_dir.join("images")),
         models_dir: config.models_dir.clone(),
         model: config.model.clone(),
         fetch: fetch_options(config),

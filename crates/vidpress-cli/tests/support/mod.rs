@@ -248,6 +248,23 @@ impl Api {
         resp.json().await.unwrap()
     }
 
+    /// The picture at an address the API gave (`header_image_url`), decoded.
+    pub async fn image(&self, url: &serde_json::Value) -> image::DynamicImage {
+        let url = url
+            .as_str()
+            .unwrap_or_else(|| panic!("no image address: {url}"));
+        let resp = self
+            .client
+            .get(format!("{}{url}", self.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "GET {url}");
+        assert_eq!(resp.headers()["content-type"], "image/jpeg");
+        image::load_from_memory(&resp.bytes().await.unwrap()).unwrap()
+    }
+
     pub async fn cancel(&self, id: i64) -> u16 {
         self.client
             .post(format!("{}/api/videos/{id}/cancel", self.base))

@@ -123,7 +123,9 @@ const FILE_TAG: &str = "vidpress-file";
 const STDERR_TAIL: usize = 20;
 
 /// Downloads the audio of the video at `url` into `out_dir` as `file_stem.<ext>` (the
-/// extension is the source's, e.g. `m4a`, `webm`) and returns the file's path.
+/// extension is the source's, e.g. `m4a`, `webm`) and returns the file's path. The video's
+/// thumbnail, when the site offers one, is kept beside it as `file_stem.thumb.<ext>`
+/// ([`thumbnail_of`] finds it).
 ///
 /// yt-dlp picks the best audio-only format (or the best combined one when there is none)
 /// and never expands playlists. The download is checked with FFmpeg: a file that is not
@@ -350,6 +352,9 @@ pub async fn fetch(
         Ok(info) => {
             tracing::debug!(path = %path.display(), codec = %info.codec, "fetched");
             cleanup.keep(&path);
+            if let Some(thumbnail) = thumbnail_of(&path) {
+                cleanup.keep(&thumbnail);
+            }
             Ok(path)
         }
         Err(reason) => Err(FetchError::NotMedia {
@@ -357,6 +362,27 @@ pub async fn fetch(
             reason,
         }),
     }
+}
+
+/// The thumbnail a fetch kept beside the media file `media` (`<stem>.thumb.<ext>`), if any.
+pub fn thumbnail_of(media: &Path) -> Option<PathBuf> {
+    let stem = media.file_stem()?.to_str()?;
+    let prefix = format!("{stem}{THUMBNAIL_SUFFIX}.");
+    let entries = std::fs::read_dir(media.parent()?).ok()?;
+    entries.filter_map(Result::ok).map(|e| e.path()).find(|p| {
+        p.is_file()
+            && p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix) && !is_partial(n))
+    })
+}
+
+/// What sets a thumbnail's name apart from the media file's: `<stem>.thumb.<ext>`.
+const THUMBNAIL_SUFFIX: &str = ".thumb";
+
+/// Whether a file name is one of yt-dlp's unfinished downloads.
+fn is_partial(name: &str) -> bool {
+    name.ends_with(".part") || name.ends_with(".ytdl")
 }
 
 /// yt-dlp's exit status when a `--break-match-filters` filter rejects the video: with ours,
@@ -384,10 +410,14 @@ fn check_free_space(dir: &Path, reserve: u64) -> Result<(), FetchError> {
 }
 
 fn ytdlp_args(out_dir: &Path, file_stem: &str, opts: &FetchOptions) -> Vec<OsString> {
-    let mut template = out_dir.as_os_str().to_owned();
     // `%` starts a field in yt-dlp's output template; the folder may contain one.
-    template = OsString::from(template.to_string_lossy().replace('%', "%%"));
-    template.push(format!("/{file_stem}.%(ext)s"));
+    let folder = out_dir.to_string_lossy().replace('%', "%%");
+    let template = OsString::from(format!("{folder}/{file_stem}.%(ext)s"));
+    // The thumbnail's own name, so it can never be taken for the media file; it starts with
+    // the media file's `stem.` and so is removed with it when the fetch fails.
+    let thumbnail_template = OsString::from(format!(
+        "thumbnail:{folder}/{file_stem}{THUMBNAIL_SUFFIX}.%(ext)s"
+    ));
     let socket_timeout = opts.socket_timeout.as_secs_f64().max(0.1);
     let mut args: Vec<OsString> = [
         "--ignore-config",
@@ -426,6 +456,11 @@ fn ytdlp_args(out_dir: &Path, file_stem: &str, opts: &FetchOptions) -> Vec<OsStr
     args.push(format!("{socket_timeout}").into());
     args.push("--output".into());
     args.push(template);
+    // The creator's own thumbnail is the first candidate for the header image; a site without
+    // one only logs that it has none.
+    args.push("--write-thumbnail".into());
+    args.push("--output".into());
+    args.push(thumbnail_template);
     args
 }
 
@@ -500,7 +535,7 @@ struct Cleanup {
     dir: PathBuf,
     prefix: String,
     before: HashSet<PathBuf>,
-    keep: Option<PathBuf>,
+    keep: Vec<PathBuf>,
 }
 
 impl Cleanup {
@@ -509,7 +544,7 @@ impl Cleanup {
             dir: dir.to_path_buf(),
             prefix: format!("{stem}."),
             before: HashSet::new(),
-            keep: None,
+            keep: Vec::new(),
         };
         cleanup.before = cleanup.ours().into_iter().collect();
         cleanup
@@ -532,19 +567,24 @@ impl Cleanup {
     fn find_output(&self) -> Option<PathBuf> {
         self.ours().into_iter().find(|p| {
             let name = p.to_string_lossy();
-            p.is_file() && !name.ends_with(".part") && !name.ends_with(".ytdl")
+            let thumbnail = format!("{}{}", self.prefix.trim_end_matches('.'), THUMBNAIL_SUFFIX);
+            p.is_file()
+                && !is_partial(&name)
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(&thumbnail))
         })
     }
 
     fn keep(&mut self, path: &Path) {
-        self.keep = Some(path.to_path_buf());
+        self.keep.push(path.to_path_buf());
     }
 }
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
         for path in self.ours() {
-            if self.before.contains(&path) || self.keep.as_deref() == Some(path.as_path()) {
+            if self.before.contains(&path) || self.keep.contains(&path) {
                 continue;
             }
             if let Err(error) = std::fs::remove_file(&path) {
@@ -587,6 +627,59 @@ mod tests {
         assert_eq!(p.eta, None, "an absurd ETA is dropped, not a panic");
         assert_eq!(parse_progress(" downloading NA NA NA NA NA"), None);
         assert_eq!(parse_progress(""), None);
+    }
+
+    #[test]
+    fn the_thumbnail_is_written_under_its_own_name_and_found_beside_the_media() {
+        let args = ytdlp_args(
+            Path::new("/scratch/100%"),
+            "source",
+            &FetchOptions::default(),
+        );
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let at = args.iter().position(|a| a == "--write-thumbnail").unwrap();
+        assert_eq!(args[at + 1], "--output");
+        assert_eq!(
+            args[at + 2],
+            "thumbnail:/scratch/100%%/source.thumb.%(ext)s"
+        );
+        assert!(args.contains(&"/scratch/100%%/source.%(ext)s".to_owned()));
+
+        let dir = tempfile::tempdir().unwrap();
+        let media = dir.path().join("source.m4a");
+        std::fs::write(&media, b"m").unwrap();
+        assert_eq!(thumbnail_of(&media), None);
+        std::fs::write(dir.path().join("source.thumb.webp.part"), b"t").unwrap();
+        assert_eq!(
+            thumbnail_of(&media),
+            None,
+            "an unfinished download is no thumbnail"
+        );
+        std::fs::write(dir.path().join("source.thumb.webp"), b"t").unwrap();
+        assert_eq!(
+            thumbnail_of(&media),
+            Some(dir.path().join("source.thumb.webp"))
+        );
+
+        // The media file is never taken for the thumbnail or the other way round, and a
+        // successful fetch keeps both.
+        let mut cleanup = Cleanup::new(dir.path(), "fresh");
+        std::fs::write(dir.path().join("fresh.thumb.jpg"), b"t").unwrap();
+        assert_eq!(cleanup.find_output(), None);
+        std::fs::write(dir.path().join("fresh.webm"), b"m").unwrap();
+        assert_eq!(cleanup.find_output(), Some(dir.path().join("fresh.webm")));
+        cleanup.keep(&dir.path().join("fresh.webm"));
+        cleanup.keep(&dir.path().join("fresh.thumb.jpg"));
+        drop(cleanup);
+        assert!(dir.path().join("fresh.thumb.jpg").is_file());
+        // A failed fetch removes its thumbnail with the rest.
+        let cleanup = Cleanup::new(dir.path(), "failed");
+        std::fs::write(dir.path().join("failed.thumb.jpg"), b"t").unwrap();
+        drop(cleanup);
+        assert!(!dir.path().join("failed.thumb.jpg").exists());
     }
 
     #[test]

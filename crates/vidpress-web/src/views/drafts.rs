@@ -33,6 +33,10 @@ pub(super) fn router() -> Router<AppState> {
         .route("/drafts/{id}/revisions", get(revisions))
         .route("/drafts/{id}/revisions/{revision}", get(revision))
         .route("/drafts/{id}/revisions/{revision}/restore", post(restore))
+        .route(
+            "/drafts/{id}/image",
+            get(header_image).post(regenerate_image),
+        )
 }
 
 /// One line of the transcript pane.
@@ -80,6 +84,10 @@ struct EditorPage {
     conflict: Option<String>,
     transcript: Vec<TranscriptLine>,
     header_note: Option<String>,
+    /// The header image's address (with a version so a new picture is not served from cache).
+    header_image: Option<String>,
+    header_square: Option<String>,
+    styles: Vec<StyleChoice>,
     saved_at: String,
     export_url: Option<String>,
     connections: Vec<ExportChoice>,
@@ -100,6 +108,12 @@ fn schedule_min(time_zone: &str) -> String {
         .saturating_add(lead)
         .map(|t| t.to_zoned(tz).strftime("%Y-%m-%dT%H:%M").to_string())
         .unwrap_or_default()
+}
+
+/// A header style in the image panel's picker.
+pub struct StyleChoice {
+    pub name: &'static str,
+    pub selected: bool,
 }
 
 /// A connection the editor can send to.
@@ -274,6 +288,30 @@ async fn editor_page(
     let preview = vidpress_draft::render_html(&fields.markdown);
     let transcript = transcript(state, video).await?;
     let (connections, exports) = export_parts(state, &current.user, draft.id).await?;
+    let stored = state.store.draft_for_video(video.id).await?;
+    let style = stored
+        .as_ref()
+        .and_then(|d| vidpress_core::HeaderStyle::parse(&d.header_style))
+        .unwrap_or_default();
+    // The file name changes with every new picture, so it versions the address.
+    let image_version = draft
+        .header_image
+        .as_deref()
+        .and_then(|p| std::path::Path::new(p).file_stem())
+        .map(|s| s.to_string_lossy().into_owned());
+    let header_image = image_version
+        .as_ref()
+        .map(|v| format!("/drafts/{}/image?v={v}", draft.id));
+    let header_square = image_version
+        .as_ref()
+        .map(|v| format!("/drafts/{}/image?size=square&v={v}", draft.id));
+    let styles = vidpress_core::HeaderStyle::ALL
+        .into_iter()
+        .map(|s| StyleChoice {
+            name: s.as_str(),
+            selected: s == style,
+        })
+        .collect();
     Ok(render_with(
         status,
         &EditorPage {
@@ -294,6 +332,9 @@ async fn editor_page(
             has_transcript: !transcript.is_empty(),
             transcript,
             header_note: draft.header_note.clone(),
+            header_image,
+            header_square,
+            styles,
             saved_at: format_time(draft.updated_at, &current.user),
             export_url: Some("#exports".to_owned()),
             connections,
@@ -720,4 +761,64 @@ mod tests {
             [("same", "a"), ("del", "b"), ("add", "B"), ("same", "c")]
         );
     }
+}
+
+#[derive(Debug, Deserialize)]
+struct ImageQuery {
+    #[serde(default)]
+    size: Option<String>,
+}
+
+/// The draft's header image (or `?size=square`), for its owner only.
+#[tracing::instrument(skip_all, fields(draft = id))]
+async fn header_image(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+    axum::extract::Query(query): axum::extract::Query<ImageQuery>,
+) -> Result<axum::response::Response, PageError> {
+    let (_, video) = owned_draft(&state, &current.user, id).await?;
+    let size = crate::header_images::ImageSize::from_query(query.size.as_deref());
+    Ok(crate::header_images::image_response(&state, current.user.id, video.id, size).await?)
+}
+
+#[derive(Debug, Deserialize)]
+struct RegenerateForm {
+    #[serde(default)]
+    style: String,
+}
+
+/// The image panel's "Regenerate": a new seed, in the style picked.
+#[tracing::instrument(skip_all, fields(draft = id))]
+async fn regenerate_image(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+    Form(form): Form<RegenerateForm>,
+) -> PageResult {
+    let (_, video) = owned_draft(&state, &current.user, id).await?;
+    match crate::header_images::request_regeneration(
+        &state,
+        current.user.id,
+        video.id,
+        Some(&form.style),
+        None,
+    )
+    .await
+    {
+        Ok(queued) => {
+            flash(
+                &current.session,
+                "ok",
+                format!(
+                    "A new header image ({} style) is being made; the current one stays until it is ready.",
+                    queued.style
+                ),
+            )
+            .await;
+        }
+        Err(AppError::BadRequest(message)) => flash(&current.session, "error", message).await,
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Redirect::to(&format!("/drafts/{id}#header-heading")).into_response())
 }
