@@ -110,6 +110,17 @@ pub struct Config {
     pub http_request_timeout_seconds: u64,
     /// Most HTTP connections served at once; more wait to be accepted.
     pub http_max_connections: usize,
+    /// The job kinds this process's worker pool takes (`serve` and `worker`); empty means
+    /// every kind. A GPU worker takes `["transcribe", "illustrate"]`, CPU workers the rest.
+    pub worker_kinds: Vec<vidpress_core::JobKind>,
+    /// Seconds between two heartbeats of a worker pool; one that misses three shows as gone.
+    pub worker_heartbeat_seconds: u64,
+    /// Bearer token that `/metrics` on the public listener requires; unset, the public
+    /// listener has no `/metrics`. Never shown in `Debug`.
+    pub metrics_token: Option<String>,
+    /// A separate address that serves only `/metrics` (e.g. `127.0.0.1:9464`), for web nodes
+    /// and `vidpress worker` processes alike; unset, none.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for Config {
@@ -157,6 +168,10 @@ impl std::fmt::Debug for Config {
                 &self.http_request_timeout_seconds,
             )
             .field("http_max_connections", &self.http_max_connections)
+            .field("worker_kinds", &self.worker_kinds)
+            .field("worker_heartbeat_seconds", &self.worker_heartbeat_seconds)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("metrics_listen", &self.metrics_listen)
             .finish()
     }
 }
@@ -189,6 +204,13 @@ impl Sources {
         {
             let raw = match v.1 {
                 toml::Value::String(s) => s.clone(),
+                // A list of names (`worker_kinds = ["transcribe", "illustrate"]`) reads like the
+                // environment's comma-separated form.
+                toml::Value::Array(items) if items.iter().all(toml::Value::is_str) => items
+                    .iter()
+                    .filter_map(toml::Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
                 toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => {
                     v.1.to_string()
                 }
@@ -204,7 +226,7 @@ impl Sources {
         };
         raw.trim().parse::<T>().map(Some).map_err(|e| {
             // A secret is never echoed, not even a malformed one.
-            let shown = if key == "secret_key" {
+            let shown = if key == "secret_key" || key == "metrics_token" {
                 "(hidden)".to_owned()
             } else {
                 format!("{raw:?}")
@@ -244,6 +266,30 @@ impl FromStr for Positive {
             Ok(n) => Ok(Positive(n)),
             Err(e) => Err(e.to_string()),
         }
+    }
+}
+
+/// Job kinds by name, comma-separated (`transcribe,illustrate`); empty means every kind.
+#[derive(Debug, Clone, Default)]
+pub struct KindList(pub Vec<vidpress_core::JobKind>);
+
+impl FromStr for KindList {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut kinds = Vec::new();
+        for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let kind = vidpress_core::JobKind::parse(name).map_err(|e| {
+                let known: Vec<&str> = vidpress_core::JobKind::ALL
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect();
+                format!("{e} (known kinds: {})", known.join(", "))
+            })?;
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        Ok(KindList(kinds))
     }
 }
 
@@ -377,6 +423,14 @@ impl Config {
                 .get::<Positive>("http_max_connections")?
                 .map_or(1024, |p| p.0),
             secret_key: src.get("secret_key")?,
+            worker_kinds: src.get::<KindList>("worker_kinds")?.unwrap_or_default().0,
+            worker_heartbeat_seconds: src
+                .get::<Positive>("worker_heartbeat_seconds")?
+                .map_or(10, |p| p.0 as u64),
+            metrics_token: src
+                .get::<String>("metrics_token")?
+                .filter(|t| !t.is_empty()),
+            metrics_listen: src.get("metrics_listen")?,
             listen,
             data_dir,
         };
@@ -469,6 +523,55 @@ mod tests {
                 .unwrap()
                 .allow_private_addresses
         );
+    }
+
+    #[test]
+    fn worker_kinds_come_as_a_list_or_comma_separated() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("v.toml");
+        std::fs::write(&file, "worker_kinds = [\"transcribe\", \"illustrate\"]\n").unwrap();
+        let c = Config::load_from(Some(&file), env(&[])).unwrap();
+        use vidpress_core::JobKind;
+        assert_eq!(c.worker_kinds, [JobKind::Transcribe, JobKind::Illustrate]);
+        let c = Config::load_from(
+            Some(&file),
+            env(&[("VIDPRESS_WORKER_KINDS", "fetch, draft,export")]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.worker_kinds,
+            [JobKind::Fetch, JobKind::Draft, JobKind::Export]
+        );
+        assert!(
+            Config::load_from(None, env(&[]))
+                .unwrap()
+                .worker_kinds
+                .is_empty()
+        );
+        let err = Config::load_from(None, env(&[("VIDPRESS_WORKER_KINDS", "fetch,render")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`worker_kinds`") && err.contains("render") && err.contains("transcribe"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_metrics_token_is_never_shown() {
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("VIDPRESS_METRICS_TOKEN", "metrics-SECRET-9"),
+                ("VIDPRESS_METRICS_LISTEN", "127.0.0.1:9464"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.metrics_token.as_deref(), Some("metrics-SECRET-9"));
+        assert_eq!(c.metrics_listen.unwrap().port(), 9464);
+        assert!(!format!("{c:?}").contains("SECRET"));
+        let c = Config::load_from(None, env(&[])).unwrap();
+        assert!(c.metrics_token.is_none() && c.metrics_listen.is_none());
     }
 
     #[test]

@@ -30,6 +30,9 @@ enum Command {
     Serve(commands::serve::ServeArgs),
     /// Run a worker pool only, against a shared PostgreSQL database (the scale-out setup).
     Worker(commands::serve::WorkerArgs),
+    /// List the worker processes: state (running, stopped, gone), last seen, device, kinds and
+    /// the jobs each holds.
+    Workers(commands::workers::WorkersArgs),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Measure the job queue's throughput on SQLite and PostgreSQL.
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => commands::serve::serve(&config, &args).await,
             Command::Worker(args) => commands::serve::worker(&config, &args).await,
+            Command::Workers(args) => commands::workers::run(&config, &args).await,
             Command::Migrate => commands::serve::migrate(&config).await,
             Command::Bench(args) => commands::bench::run(&config, &args).await,
             Command::Channels(cmd) => commands::channels::run(&config, &cmd).await,

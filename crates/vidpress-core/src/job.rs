@@ -21,6 +21,9 @@ pub enum JobKind {
     Unsubscribe,
     /// Poll a channel's Atom feed for videos the pushes missed.
     PollFeed,
+    /// Wait a moment (`{"work_ms": N}`) and finish: measures the queue with real worker
+    /// processes (`vidpress bench workers`) and checks that workers take work. Touches nothing.
+    Probe,
 }
 
 /// A job kind name that Vidpress does not know.
@@ -30,7 +33,7 @@ pub struct UnknownJobKind(pub String);
 
 impl JobKind {
     /// Every job kind, in pipeline order first.
-    pub const ALL: [JobKind; 8] = [
+    pub const ALL: [JobKind; 9] = [
         JobKind::Fetch,
         JobKind::Transcribe,
         JobKind::Draft,
@@ -39,6 +42,7 @@ impl JobKind {
         JobKind::Subscribe,
         JobKind::Unsubscribe,
         JobKind::PollFeed,
+        JobKind::Probe,
     ];
 
     /// The stable name stored in the `jobs.kind` column.
@@ -52,6 +56,7 @@ impl JobKind {
             JobKind::Subscribe => "subscribe",
             JobKind::Unsubscribe => "unsubscribe",
             JobKind::PollFeed => "poll_feed",
+            JobKind::Probe => "probe",
         }
     }
 

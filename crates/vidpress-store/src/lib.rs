@@ -13,11 +13,13 @@ pub mod exports;
 pub mod library;
 pub mod queue;
 pub mod sessions;
+pub mod stats;
 pub mod subscriptions;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod users;
 pub mod videos;
+pub mod workers;
 
 pub use db::{Backend, Store, StoreOptions, redact_url};
 pub use error::StoreError;
@@ -28,6 +30,7 @@ pub use users::{AccountError, User, UserId};
 pub use videos::{
     MediaSource, NewDraft, StoredDraft, StoredTranscript, Video, VideoKey, VideoState,
 };
+pub use workers::{NewWorker, WorkerId, WorkerJob, WorkerState, WorkerStatus};
 
 pub use db::Transaction;
 /// A connection callers pass to functions that must run inside their transaction.

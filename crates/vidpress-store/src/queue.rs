@@ -120,6 +120,8 @@ pub struct Job {
     pub max_attempts: u32,
     pub run_at: i64,
     pub lease_owner: Option<String>,
+    /// The lease owner of the latest run, kept after it ends: `<worker name>/<claim id>`.
+    pub last_owner: Option<String>,
     pub lease_expires_at: Option<i64>,
     /// 0–100.
     pub progress: u8,
@@ -195,7 +197,8 @@ pub struct QueueStats {
 macro_rules! job_columns {
     () => {
         "id, kind, payload, video_id, state, attempts, max_attempts, run_at, lease_owner, \
-         lease_expires_at, progress, progress_message, last_error, created_at, finished_at"
+         last_owner, lease_expires_at, progress, progress_message, last_error, created_at, \
+         finished_at"
     };
 }
 
@@ -218,6 +221,7 @@ fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
         max_attempts: small("max_attempts")?,
         run_at: row.try_get("run_at")?,
         lease_owner: row.try_get("lease_owner")?,
+        last_owner: row.try_get("last_owner")?,
         lease_expires_at: row.try_get("lease_expires_at")?,
         progress: small("progress")?.min(100) as u8,
         progress_message: row.try_get("progress_message")?,
@@ -280,7 +284,7 @@ impl Store {
         };
         let sql = format!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, \
-             lease_expires_at = $2, updated_at = $3 \
+             last_owner = $1, lease_expires_at = $2, updated_at = $3 \
              WHERE id = (SELECT id FROM jobs WHERE kind IN ({kinds}) AND attempts < max_attempts \
                AND ((state = 'queued' AND run_at <= $3) OR (state = 'running' AND lease_expires_at < $3)) \
                ORDER BY run_at, id LIMIT 1 {lock}) \

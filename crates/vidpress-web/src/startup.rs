@@ -22,6 +22,9 @@ pub struct WebConfig {
     pub request_timeout: Duration,
     /// Most connections served at once; further clients wait in the listen queue.
     pub max_connections: usize,
+    /// `/metrics`: behind a token on this listener, and/or on an address of its own; `None`
+    /// serves no metrics.
+    pub metrics: Option<crate::MetricsConfig>,
 }
 
 impl WebConfig {
@@ -33,6 +36,7 @@ impl WebConfig {
             header_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(300),
             max_connections: 1024,
+            metrics: None,
         }
     }
 }
@@ -104,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::websub::router())
         .merge(crate::views::router(&state))
         .merge(crate::assets::router())
+        .layer(axum::middleware::from_fn(crate::metrics::track_http))
         .layer(axum::middleware::map_response(crate::security::headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -142,6 +147,7 @@ pub struct Application {
     stopping: tokio_util::sync::CancellationToken,
     header_timeout: Duration,
     max_connections: usize,
+    metrics: Option<crate::MetricsServer>,
 }
 
 impl Application {
@@ -149,7 +155,18 @@ impl Application {
     pub async fn build(config: &WebConfig, state: AppState) -> std::io::Result<Application> {
         let listener = TcpListener::bind(config.listen).await?;
         let stopping = state.dashboard.stopping.clone();
-        let router = router(state)
+        let (public_metrics, metrics) = match &config.metrics {
+            Some(metrics) => (
+                crate::metrics::public_router(&state.store, metrics),
+                crate::MetricsServer::bind(&state.store, metrics).await?,
+            ),
+            None => (None, None),
+        };
+        let mut router = router(state);
+        if let Some(public_metrics) = public_metrics {
+            router = router.merge(public_metrics);
+        }
+        let router = router
             .layer(axum::middleware::from_fn_with_state(
                 config.request_timeout,
                 time_limit,
@@ -163,7 +180,13 @@ impl Application {
             stopping,
             header_timeout: config.header_timeout,
             max_connections: config.max_connections.max(1),
+            metrics,
         })
+    }
+
+    /// The address of the separate metrics listener, when one is configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|m| m.local_addr().ok())
     }
 
     /// The address actually bound (useful with port 0).
@@ -186,6 +209,11 @@ impl Application {
             .header_read_timeout(self.header_timeout);
         builder.http2().timer(TokioTimer::new());
         let graceful = GracefulShutdown::new();
+        let metrics_stop = tokio_util::sync::CancellationToken::new();
+        let metrics = self.metrics.map(|server| {
+            let stop = metrics_stop.clone();
+            tokio::spawn(server.run_until_stopped(async move { stop.cancelled().await }))
+        });
         let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(self.max_connections));
         tokio::pin!(shutdown);
         loop {
@@ -234,6 +262,10 @@ impl Application {
         self.stopping.cancel();
         drop(self.listener);
         graceful.shutdown().await;
+        metrics_stop.cancel();
+        if let Some(metrics) = metrics {
+            metrics.await.map_err(std::io::Error::other)??;
+        }
         Ok(())
     }
 }

@@ -36,6 +36,16 @@ pub(crate) fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_NOTIFICATION_BYTES))
 }
 
+/// Counts a notification in `vidpress_websub_notifications_total`.
+fn count(result: &'static str, reason: &'static str) {
+    metrics::counter!("vidpress_websub_notifications_total", "result" => result, "reason" => reason)
+        .increment(1);
+}
+
+fn count_refused(reason: &'static str) {
+    count("rejected", reason);
+}
+
 fn intent(state: SubscriptionState) -> Intent {
     match state {
         SubscriptionState::Pending | SubscriptionState::Active => Intent::Subscribed,
@@ -132,23 +142,29 @@ async fn notify(
         Err(AppError::NotFound) => {
             let count = REFUSED_UNKNOWN_TOKEN.fetch_add(1, Ordering::Relaxed) + 1;
             tracing::warn!(count, "notification for an unknown callback refused");
+            count_refused("unknown_callback");
             return Err(AppError::NotFound);
         }
         other => other?,
     };
     let body: Bytes = axum::body::to_bytes(body, MAX_NOTIFICATION_BYTES)
         .await
-        .map_err(|_| AppError::PayloadTooLarge)?;
+        .map_err(|_| {
+            count_refused("too_large");
+            AppError::PayloadTooLarge
+        })?;
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     if let Err(e) = verify_signature(subscription.secret.as_bytes(), &body, signature) {
         let count = REFUSED_SIGNATURE.fetch_add(1, Ordering::Relaxed) + 1;
         tracing::warn!(subscription = subscription.id, count, error = %e, "notification with a bad signature ignored");
+        count_refused("bad_signature");
         return Ok(StatusCode::ACCEPTED);
     }
     // Deliveries after an unlink: 410 tells the hub to drop the subscription.
     let (Some(channel_id), SubscriptionState::Pending | SubscriptionState::Active) =
         (subscription.channel_id, subscription.state)
     else {
+        count_refused("unsubscribed");
         return Ok(StatusCode::GONE);
     };
     let feed = match parse_feed(&body) {
@@ -156,6 +172,7 @@ async fn notify(
         Err(e) => {
             let count = REFUSED_MALFORMED.fetch_add(1, Ordering::Relaxed) + 1;
             tracing::warn!(subscription = subscription.id, count, error = %e, "malformed notification ignored");
+            count_refused("malformed_feed");
             return Ok(StatusCode::ACCEPTED);
         }
     };
@@ -163,6 +180,7 @@ async fn notify(
         tracing::warn!(subscription = subscription.id, index = rejected.index, reason = %rejected.reason, "feed entry skipped");
     }
     let Some(channel) = state.store.channel(channel_id).await? else {
+        count_refused("unsubscribed");
         return Ok(StatusCode::GONE);
     };
     let entries: Vec<AnnouncedVideo<'_>> = feed
@@ -214,6 +232,7 @@ async fn notify(
     tx.commit()
         .await
         .map_err(vidpress_store::StoreError::from)?;
+    count("accepted", "ok");
     if queued {
         state.wake_workers();
     }

@@ -5,10 +5,11 @@
 pub mod export;
 pub mod pipeline;
 mod pool;
+pub mod probe;
 mod registry;
 pub mod websub;
 
 pub use export::ExportJobs;
 pub use pipeline::{Pipeline, PipelineConfig};
-pub use pool::{PoolConfig, WorkerPool};
+pub use pool::{PoolConfig, WorkerPool, device_label};
 pub use registry::{HandlerFuture, JobContext, JobError, Registry};

@@ -329,6 +329,9 @@ impl Pipeline {
             // whisper.cpp checks this flag between steps, so a cancel frees the CPU at once.
             let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
             let stop_whisper = stop.clone();
+            let runs_on = engine.runs_on().to_owned();
+            let audio_s = samples.len() as f64 / f64::from(vidpress_transcribe::SAMPLE_RATE);
+            let started = std::time::Instant::now();
             let mut running = tokio::task::spawn_blocking(move || {
                 let report = move |p: u8| {
                     let pct = 10 + (u32::from(p) * 88 / 100) as u8;
@@ -348,6 +351,12 @@ impl Pipeline {
                 }
             }
             .map_err(|e| JobError::Retryable(e.to_string()))?;
+            // Seconds of audio per second of work: how much faster than real time this device is.
+            let wall_s = started.elapsed().as_secs_f64();
+            if wall_s > 0.0 {
+                metrics::histogram!("vidpress_transcribe_realtime_factor", "device" => runs_on)
+                    .record(audio_s / wall_s);
+            }
             reporter.finish().await;
             let stored = StoredTranscript {
                 language: transcript.language().map(str::to_owned),

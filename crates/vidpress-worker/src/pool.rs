@@ -1,24 +1,38 @@
 //! The worker pool: claims due jobs within the concurrency limits, runs them, renews their
-//! leases, records outcomes, and on shutdown lets running jobs finish or hands them back.
+//! leases, records outcomes, and on shutdown lets running jobs finish or hands them back. While
+//! it runs it is registered in the database and heartbeats, so operators see it
+//! (`vidpress workers`, the dashboard's workers page); each job's outcome and duration go to
+//! the process's metrics.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 use vidpress_core::JobKind;
-use vidpress_store::{ClaimedJob, LeaseStatus, Retry, RetryPolicy, Store, StoreError};
+use vidpress_store::{
+    ClaimedJob, JobState, LeaseStatus, NewWorker, Retry, RetryPolicy, Store, StoreError, WorkerId,
+};
+use vidpress_transcribe::Device;
 
 use crate::{JobContext, JobError, Registry};
 
 /// How a pool runs.
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
-    /// Names this pool's leases (host and process), so operators can see who holds a job.
+    /// Names this pool's leases (host and process), so operators can see who holds a job. The
+    /// pool adds a random suffix, so a restarted process with the same pid (pid 1 in a
+    /// container) is told apart.
     pub name: String,
+    /// The machine, as operators know it.
+    pub host: String,
+    /// Where transcription runs, as configured; the registration names the CPU or the GPU.
+    pub device: Device,
+    /// How often a running pool heartbeats; it is shown as gone after three missed beats.
+    pub heartbeat: Duration,
     /// Most jobs running at once, all kinds together.
     pub concurrency: usize,
     /// Most jobs of a kind running at once; kinds not listed are limited only by `concurrency`.
@@ -41,6 +55,9 @@ impl Default for PoolConfig {
     fn default() -> Self {
         Self {
             name: format!("worker-{}", std::process::id()),
+            host: "localhost".into(),
+            device: Device::Auto,
+            heartbeat: Duration::from_secs(10),
             concurrency: 4,
             // Transcription and image generation saturate the CPU or GPU on their own.
             per_kind: HashMap::from([(JobKind::Transcribe, 1), (JobKind::Illustrate, 1)]),
@@ -60,6 +77,8 @@ pub struct WorkerPool {
     store: Store,
     registry: Registry,
     config: PoolConfig,
+    /// `config.name` with this pool's random suffix: the prefix of its lease owners.
+    name: String,
     wake: Arc<Notify>,
 }
 
@@ -73,15 +92,52 @@ struct Finished {
     kind: JobKind,
 }
 
+/// Where the CPU or GPU transcription runs on, as shown to operators: `CPU`, or the GPU's name
+/// once whisper.cpp has named it (at the first model load of a CUDA build).
+pub fn device_label(device: Device) -> String {
+    if !vidpress_transcribe::CUDA_BUILD || device == Device::Cpu {
+        return "CPU".into();
+    }
+    match vidpress_transcribe::device::cuda_probe() {
+        Some(probe) => match probe.devices.first() {
+            Some(card) => format!("GPU: {card}"),
+            None => "CPU (no usable GPU)".into(),
+        },
+        None => "GPU (CUDA build; named at the first transcription)".into(),
+    }
+}
+
+/// The class of a failure, for the failure counter.
+fn reason_class(error: &JobError) -> &'static str {
+    match error {
+        JobError::Retryable(_) => "retryable",
+        JobError::RetryAt { .. } => "scheduled",
+        JobError::Permanent(_) => "permanent",
+        JobError::Stopped => "stopped",
+    }
+}
+
 impl WorkerPool {
     /// A pool over `store` running `registry`'s handlers.
     pub fn new(store: Store, registry: Registry, config: PoolConfig) -> Self {
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
         Self {
+            name: format!("{}-{}", config.name, &suffix[..6]),
             store,
             registry,
             config,
             wake: Arc::new(Notify::new()),
         }
+    }
+
+    /// This pool's name: the prefix of its lease owners and its name in the workers list.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The job kinds this pool claims.
+    pub fn kinds(&self) -> Vec<JobKind> {
+        self.registry.kinds()
     }
 
     /// Wakes an idle pool at once (call after enqueueing in the same process).
@@ -96,10 +152,75 @@ impl WorkerPool {
 
     /// Runs jobs until `shutdown` fires, then waits up to the grace period for running jobs and
     /// hands back the rest.
+    /// The pool is registered while it runs and heartbeats; it marks itself stopped at the end.
     pub async fn run(&self, shutdown: CancellationToken) {
-        info!(pool = %self.config.name, kinds = ?self.registry.kinds(), "worker pool started");
+        info!(pool = %self.name, kinds = ?self.registry.kinds(), "worker pool started");
+        let beating = CancellationToken::new();
+        let heart = tokio::spawn(self.clone().heartbeat(beating.clone()));
         self.run_loop(Until::Shutdown, shutdown).await;
-        info!(pool = %self.config.name, "worker pool stopped");
+        beating.cancel();
+        if let Ok(Some(id)) = heart.await
+            && let Err(e) = self.store.deregister_worker(id).await
+        {
+            warn!(error = %e, "could not mark this worker stopped; it will show as gone");
+        }
+        info!(pool = %self.name, "worker pool stopped");
+    }
+
+    async fn register(&self) -> Option<WorkerId> {
+        let kinds = self.registry.kinds();
+        let device = device_label(self.config.device);
+        let worker = NewWorker {
+            name: &self.name,
+            host: &self.config.host,
+            pid: std::process::id(),
+            version: env!("CARGO_PKG_VERSION"),
+            device: &device,
+            kinds: &kinds,
+            concurrency: self.config.concurrency,
+            heartbeat: self.config.heartbeat,
+        };
+        match self.store.register_worker(&worker).await {
+            Ok(id) => {
+                info!(worker = id.0, name = %self.name, %device, "worker registered");
+                Some(id)
+            }
+            Err(e) => {
+                warn!(error = %e, "could not register this worker; trying again at the next heartbeat");
+                None
+            }
+        }
+    }
+
+    /// Registers, then heartbeats until `stop` fires (registering again when the row went
+    /// missing); returns the registration for the caller to end.
+    async fn heartbeat(self, stop: CancellationToken) -> Option<WorkerId> {
+        let mut id = self.register().await;
+        let mut tick = tokio::time::interval(self.config.heartbeat);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return id,
+                _ = tick.tick() => {}
+            }
+            id = match id {
+                Some(current) => {
+                    match self
+                        .store
+                        .heartbeat_worker(current, &device_label(self.config.device))
+                        .await
+                    {
+                        Ok(true) => Some(current),
+                        Ok(false) => self.register().await,
+                        Err(e) => {
+                            warn!(error = %e, "heartbeat failed; will try again");
+                            Some(current)
+                        }
+                    }
+                }
+                None => self.register().await,
+            };
+        }
     }
 
     /// Runs jobs until none is due and none is running; returns how many it ran. Tests and
@@ -178,7 +299,7 @@ impl WorkerPool {
     }
 
     async fn claim(&self, kinds: &[JobKind]) -> Result<Option<ClaimedJob>, StoreError> {
-        let owner = format!("{}/{}", self.config.name, uuid::Uuid::new_v4().simple());
+        let owner = format!("{}/{}", self.name, uuid::Uuid::new_v4().simple());
         self.store.claim(&owner, kinds, self.config.lease).await
     }
 
@@ -192,11 +313,16 @@ impl WorkerPool {
             let ctx = JobContext::new(self.store.clone(), claimed.clone(), cancel.clone());
             let renewer = tokio::spawn(self.clone().keep_lease(claimed.clone(), cancel.clone(), stop.clone()));
             let handler = self.registry.get(kind).expect("claimed only registered kinds");
+            let started = Instant::now();
+            let mut panicked = false;
             let mut task = tokio::spawn(handler(ctx.clone()));
             let outcome = tokio::select! {
                 joined = &mut task => match joined {
                     Ok(result) => result,
-                    Err(e) if e.is_panic() => Err(JobError::Retryable("internal error: the job's handler panicked".into())),
+                    Err(e) if e.is_panic() => {
+                        panicked = true;
+                        Err(JobError::Retryable("internal error: the job's handler panicked".into()))
+                    }
                     Err(_) => Err(JobError::Stopped),
                 },
                 _ = cancel.cancelled() => {
@@ -211,7 +337,29 @@ impl WorkerPool {
                 }
             };
             renewer.abort();
-            self.record(&ctx, &claimed, outcome, stop.is_cancelled()).await;
+            let class = match &outcome {
+                Err(_) if panicked => Some("panic"),
+                Err(error) => Some(reason_class(error)),
+                Ok(()) => None,
+            };
+            let result = self.record(&ctx, &claimed, outcome, stop.is_cancelled()).await;
+            let outcome = match (class, result) {
+                (None, _) => "succeeded",
+                (Some("stopped"), _) if stop.is_cancelled() => "released",
+                (Some("stopped"), _) => "stopped",
+                (Some(class), Some(JobState::Queued)) => {
+                    metrics::counter!("vidpress_job_failures_total", "kind" => kind.as_str(), "reason" => class).increment(1);
+                    metrics::counter!("vidpress_job_retries_total", "kind" => kind.as_str()).increment(1);
+                    "retried"
+                }
+                (Some(class), _) => {
+                    metrics::counter!("vidpress_job_failures_total", "kind" => kind.as_str(), "reason" => class).increment(1);
+                    "failed"
+                }
+            };
+            metrics::counter!("vidpress_jobs_total", "kind" => kind.as_str(), "outcome" => outcome).increment(1);
+            metrics::histogram!("vidpress_job_duration_seconds", "kind" => kind.as_str(), "outcome" => outcome)
+                .record(started.elapsed().as_secs_f64());
             Finished { kind }
         }
         .instrument(span)
@@ -251,15 +399,19 @@ impl WorkerPool {
         claimed: &ClaimedJob,
         outcome: Result<(), JobError>,
         shutting_down: bool,
-    ) {
+    ) -> Option<JobState> {
         let result = match outcome {
-            Ok(()) if ctx.completed_by_handler() => Ok(()),
-            Ok(()) => self.store.complete(claimed).await,
+            Ok(()) if ctx.completed_by_handler() => Ok(JobState::Succeeded),
+            Ok(()) => self
+                .store
+                .complete(claimed)
+                .await
+                .map(|()| JobState::Succeeded),
             Err(JobError::Stopped) if shutting_down => {
                 info!("handing the job back to the queue");
-                self.store.release(claimed).await
+                self.store.release(claimed).await.map(|()| JobState::Queued)
             }
-            Err(JobError::Stopped) => Ok(()),
+            Err(JobError::Stopped) => Ok(JobState::Cancelled),
             Err(error) => {
                 let retry = match &error {
                     JobError::Retryable(_) => Retry::Backoff,
@@ -270,16 +422,18 @@ impl WorkerPool {
                 self.store
                     .fail(claimed, &message, retry, &self.config.retry)
                     .await
-                    .map(|state| warn!(error = %message, next = state.as_str(), "job failed"))
+                    .inspect(|state| warn!(error = %message, next = state.as_str(), "job failed"))
             }
         };
         match result {
-            Ok(()) => {}
+            Ok(state) => Some(state),
             Err(StoreError::LeaseLost(_)) => {
-                info!("the job's lease was lost before its outcome was recorded")
+                info!("the job's lease was lost before its outcome was recorded");
+                None
             }
             Err(e) => {
-                warn!(error = %e, "recording the job's outcome failed; its lease will expire and it will run again")
+                warn!(error = %e, "recording the job's outcome failed; its lease will expire and it will run again");
+                None
             }
         }
     }

@@ -148,6 +148,22 @@ impl Registry {
         kinds
     }
 
+    /// Keeps only the handlers of `kinds`, so the pool claims nothing else (a GPU worker that
+    /// takes only `transcribe` and `illustrate`). Fails, changing nothing, naming the kinds this
+    /// registry has no handler for.
+    pub fn retain_kinds(&mut self, kinds: &[JobKind]) -> Result<(), Vec<JobKind>> {
+        let missing: Vec<JobKind> = kinds
+            .iter()
+            .copied()
+            .filter(|k| !self.handlers.contains_key(k))
+            .collect();
+        if !missing.is_empty() {
+            return Err(missing);
+        }
+        self.handlers.retain(|kind, _| kinds.contains(kind));
+        Ok(())
+    }
+
     pub(crate) fn get(&self, kind: JobKind) -> Option<Handler> {
         self.handlers.get(&kind).cloned()
     }

@@ -62,6 +62,9 @@ enum BenchTarget {
     /// The dashboard benchmark's load generator, run in its own process by `bench dashboard`.
     #[command(hide = true)]
     HttpLoad(super::bench_dashboard::HttpLoadArgs),
+    /// Jobs per second through the PostgreSQL queue with 1, 2 and 4 `vidpress worker`
+    /// processes, running probe jobs that do no work (the queue's own figure).
+    Workers(super::bench_workers::WorkersBenchArgs),
     /// Exporting a 3,000-word draft with a 1200×630 image to a real WordPress and Ghost on
     /// 127.0.0.1: first export and re-export, median of 10 (needs scripts/export-peers.sh).
     Export(super::bench_export::ExportBenchArgs),
@@ -94,6 +97,7 @@ pub async fn run(config: &crate::config::Config, args: &BenchArgs) -> anyhow::Re
         BenchTarget::Dashboard(args) => super::bench_dashboard::run(args).await,
         BenchTarget::HttpLoad(args) => super::bench_dashboard::http_load(args).await,
         BenchTarget::Export(args) => super::bench_export::run(args).await,
+        BenchTarget::Workers(args) => super::bench_workers::run(args).await,
     }
 }
 

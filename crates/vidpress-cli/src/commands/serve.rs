@@ -32,6 +32,10 @@ pub struct WorkerArgs {
     /// Most jobs this worker runs at once (overrides `worker_concurrency`).
     #[arg(long)]
     concurrency: Option<usize>,
+    /// The job kinds this worker takes, comma-separated, e.g. `transcribe,illustrate` on a GPU
+    /// machine (overrides `worker_kinds`; default: every kind).
+    #[arg(long, value_name = "KIND,…")]
+    kinds: Option<crate::config::KindList>,
 }
 
 /// Opens the configured database and applies pending migrations.
@@ -151,14 +155,42 @@ pub fn websub_jobs(config: &Config, http: reqwest::Client) -> WebsubJobs {
     }
 }
 
-/// The job handlers this build runs: the pipeline's steps and the WebSub jobs.
+/// The job handlers this build runs: the pipeline's steps, the WebSub jobs, exports and the
+/// queue's probe.
 pub fn registry(config: &Config) -> anyhow::Result<Registry> {
     let mut registry = Registry::new();
     Pipeline::new(pipeline_config(config)).register(&mut registry);
     vidpress_worker::websub::register(&mut registry, websub_jobs(config, http_client()?));
     vidpress_worker::ExportJobs::new(crate::commands::export::exporters(config)?)
         .register(&mut registry);
+    vidpress_worker::probe::register(&mut registry);
     Ok(registry)
+}
+
+/// The handlers of the kinds this worker process takes (`kinds`; empty: every kind).
+fn registry_for(config: &Config, kinds: &[JobKind]) -> anyhow::Result<Registry> {
+    let mut registry = registry(config)?;
+    if !kinds.is_empty() {
+        registry.retain_kinds(kinds).map_err(|missing| {
+            anyhow::anyhow!(
+                "invalid configuration: `worker_kinds` names kinds this build has no handler for: {missing:?}"
+            )
+        })?;
+    }
+    Ok(registry)
+}
+
+/// `/metrics` as configured: behind `metrics_token` on the public listener, and/or alone on
+/// `metrics_listen`; `None` (and no recorder) when neither is set.
+pub fn metrics_config(config: &Config) -> Option<vidpress_web::MetricsConfig> {
+    if config.metrics_token.is_none() && config.metrics_listen.is_none() {
+        return None;
+    }
+    Some(vidpress_web::MetricsConfig {
+        handle: vidpress_web::metrics::recorder(),
+        token: config.metrics_token.clone(),
+        listen: config.metrics_listen,
+    })
 }
 
 /// The JSON API's settings; the operator account (which the configured token acts for) is
@@ -191,10 +223,23 @@ pub fn dashboard(config: &Config) -> anyhow::Result<Dashboard> {
     })
 }
 
+/// This machine's name: `HOSTNAME`, else the kernel's, else `vidpress`.
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().replace('/', "-"))
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "vidpress".into())
+}
+
 pub fn pool_config(config: &Config, concurrency: usize) -> PoolConfig {
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "vidpress".into());
+    let host = host_name();
     PoolConfig {
         name: format!("{host}-{}", std::process::id()),
+        host,
+        device: config.device,
+        heartbeat: Duration::from_secs(config.worker_heartbeat_seconds),
         concurrency,
         per_kind: HashMap::from([
             (JobKind::Transcribe, config.transcribe_concurrency),
@@ -244,13 +289,14 @@ pub async fn serve(config: &Config, args: &ServeArgs) -> anyhow::Result<()> {
         header_timeout: Duration::from_secs(config.http_header_timeout_seconds),
         request_timeout: Duration::from_secs(config.http_request_timeout_seconds),
         max_connections: config.http_max_connections,
+        metrics: metrics_config(config),
     };
     let pool = if args.no_workers {
         None
     } else {
         Some(WorkerPool::new(
             store.clone(),
-            registry(config)?,
+            registry_for(config, &config.worker_kinds)?,
             pool_config(config, config.worker_concurrency),
         ))
     };
@@ -264,6 +310,9 @@ pub async fn serve(config: &Config, args: &ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("Failed to listen on {} (setting `listen`)", config.listen))?;
     info!(address = %app.local_addr()?, public_url = %config.public_url, database = %vidpress_store::redact_url(&config.database_url), "vidpress is serving");
+    if let Some(metrics) = app.metrics_addr() {
+        info!(address = %metrics, "metrics are served at /metrics");
+    }
     let address = app.local_addr()?;
     let first_step = if store.needs_first_account().await? {
         "create the first account (the administrator), then link a YouTube channel or paste a video URL"
@@ -336,19 +385,49 @@ pub async fn worker(config: &Config, args: &WorkerArgs) -> anyhow::Result<()> {
     check_device(config)?;
     let store = open_store(config).await?;
     let concurrency = args.concurrency.unwrap_or(config.worker_concurrency).max(1);
+    let kinds = args
+        .kinds
+        .as_ref()
+        .map_or(config.worker_kinds.as_slice(), |k| k.0.as_slice());
     let pool = WorkerPool::new(
         store.clone(),
-        registry(config)?,
+        registry_for(config, kinds)?,
         pool_config(config, concurrency),
     );
     let stop = CancellationToken::new();
+    let metrics = match metrics_config(config) {
+        Some(metrics) => vidpress_web::MetricsServer::bind(&store, &metrics)
+            .await
+            .with_context(|| {
+                format!(
+                    "Failed to listen on {:?} (setting `metrics_listen`)",
+                    config.metrics_listen
+                )
+            })?,
+        None => None,
+    };
+    let metrics = match metrics {
+        Some(server) => {
+            info!(address = %server.local_addr()?, "metrics are served at /metrics");
+            let stop = stop.clone();
+            Some(tokio::spawn(
+                server.run_until_stopped(async move { stop.cancelled().await }),
+            ))
+        }
+        None => None,
+    };
     spawn_scratch_sweeper(&store, config, stop.clone());
     let signal = stop.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
         signal.cancel();
     });
-    pool.run(stop).await;
+    info!(worker = pool.name(), kinds = ?pool.kinds(), "vidpress worker is running");
+    pool.run(stop.clone()).await;
+    stop.cancel();
+    if let Some(metrics) = metrics {
+        metrics.await.context("the metrics listener failed")??;
+    }
     store.close().await;
     info!("stopped cleanly");
     Ok(())

@@ -100,6 +100,8 @@ pub struct Instance {
     pub dir: tempfile::TempDir,
     pub port: u16,
     pub database_url: String,
+    /// The PostgreSQL database of [`Instance::postgres`], dropped with the instance.
+    pub db: Option<vidpress_store::testing::TestDb>,
 }
 
 impl Instance {
@@ -110,7 +112,24 @@ impl Instance {
             dir,
             port: free_port(),
             database_url,
+            db: None,
         }
+    }
+
+    /// An instance on a fresh database of the PostgreSQL server tests use (the scale-out setup).
+    pub async fn postgres() -> Instance {
+        let db = vidpress_store::testing::TestDb::postgres().await;
+        Instance {
+            dir: tempfile::tempdir().unwrap(),
+            port: free_port(),
+            database_url: db.url.clone(),
+            db: Some(db),
+        }
+    }
+
+    /// The instance's database, as the test sees it (PostgreSQL instances only).
+    pub fn store(&self) -> &vidpress_store::Store {
+        &self.db.as_ref().expect("a PostgreSQL instance").store
     }
 
     pub fn base(&self) -> String {

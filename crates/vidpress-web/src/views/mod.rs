@@ -9,6 +9,7 @@ mod drafts;
 mod login;
 mod settings;
 mod videos;
+mod workers;
 
 pub(crate) use settings::hash_api_token;
 
@@ -43,6 +44,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .merge(drafts::router())
         .merge(connections::router())
         .merge(settings::router())
+        .merge(workers::router())
         .layer(axum::middleware::from_fn(crate::csrf::require_token))
         .layer(sessions)
 }
@@ -78,8 +80,10 @@ pub struct Layout {
     pub flash: Option<Flash>,
     pub css: &'static str,
     pub js: &'static str,
-    /// The navigation entry of this page: `videos`, `channels`, `settings` or empty.
+    /// The navigation entry of this page: `videos`, `channels`, `settings`, `workers` or empty.
     pub nav: &'static str,
+    /// The signed-in user is an admin: the navigation shows the admin pages.
+    pub admin: bool,
 }
 
 impl Layout {
@@ -92,6 +96,7 @@ impl Layout {
         let mut layout = Layout::anonymous(&current.session, title).await?;
         layout.user = Some(current.user.email.clone());
         layout.nav = nav;
+        layout.admin = current.user.is_admin;
         Ok(layout)
     }
 
@@ -119,6 +124,7 @@ impl Layout {
             css: crate::assets::css_url(),
             js: crate::assets::js_url(),
             nav: "",
+            admin: false,
         })
     }
 
@@ -132,6 +138,7 @@ impl Layout {
             css: crate::assets::css_url(),
             js: crate::assets::js_url(),
             nav: "",
+            admin: false,
         }
     }
 }

@@ -41,6 +41,8 @@ pub struct App {
     pub store: Store,
     pub db: TestDb,
     pub uploads: tempfile::TempDir,
+    /// The separate metrics listener's base URL, when one was configured.
+    pub metrics_base: Option<String>,
 }
 
 /// A stand-in for YouTube's channel pages (what linking reads).
@@ -90,6 +92,26 @@ impl App {
         allow_signup: bool,
         addresses: vidpress_core::net::AddressPolicy,
     ) -> App {
+        Self::start_configured(db, allow_signup, addresses, None).await
+    }
+
+    /// An app serving `/metrics` as `metrics` says.
+    pub async fn start_with_metrics(db: TestDb, metrics: vidpress_web::MetricsConfig) -> App {
+        Self::start_configured(
+            db,
+            false,
+            vidpress_core::net::AddressPolicy::ALLOW_PRIVATE,
+            Some(metrics),
+        )
+        .await
+    }
+
+    async fn start_configured(
+        db: TestDb,
+        allow_signup: bool,
+        addresses: vidpress_core::net::AddressPolicy,
+        metrics: Option<vidpress_web::MetricsConfig>,
+    ) -> App {
         let store = db.store.clone();
         let owner = store.operator_user(OWNER).await.unwrap();
         let uploads = tempfile::tempdir().unwrap();
@@ -116,6 +138,7 @@ impl App {
             &WebConfig {
                 // Short, so the slow-client test is quick; no other test sends slowly.
                 header_timeout: std::time::Duration::from_secs(2),
+                metrics,
                 ..WebConfig::new("127.0.0.1:0".parse().unwrap())
             },
             state,
@@ -123,12 +146,14 @@ impl App {
         .await
         .unwrap();
         let base = format!("http://{}", app.local_addr().unwrap());
+        let metrics_base = app.metrics_addr().map(|a| format!("http://{a}"));
         tokio::spawn(app.run_until_stopped(std::future::pending()));
         App {
             base,
             store,
             db,
             uploads,
+            metrics_base,
         }
     }
 
