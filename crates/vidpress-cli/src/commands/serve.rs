@@ -58,6 +58,7 @@ pub fn pipeline_config(config: &Config) -> PipelineConfig {
     PipelineConfig {
         work_dir: config.data_dir.join("work"),
         models_dir: config.models_dir.clone(),
+        youtube_base_url: config.youtube_base_url.to_string(),
         model: config.model.clone(),
         fetch: fetch_options(config),
         max_media: Some(max_media(config)),
