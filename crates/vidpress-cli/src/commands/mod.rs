@@ -2,7 +2,6 @@
 
 pub mod bench;
 pub mod bench_dashboard;
-pub mod bench_export;
 pub mod bench_websub;
 pub mod channels;
 pub mod convert;
