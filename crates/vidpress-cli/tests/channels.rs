@@ -27,6 +27,22 @@ const VIDEO: &str = "dQw4w9WgXcQ";
 struct YouTube {
     hub: Url,
     feed: Arc<String>,
+    /// Where the watch page sends yt-dlp: the media file on 127.0.0.1.
+    media: Arc<String>,
+    /// The `v` of every watch page asked for.
+    watched: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+/// The watch page: a redirect to the media file, which yt-dlp's generic extractor follows.
+async fn watch(
+    State(yt): State<YouTube>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    yt.watched
+        .lock()
+        .unwrap()
+        .push(query.get("v").cloned().unwrap_or_default());
+    axum::response::Redirect::temporary(&yt.media).into_response()
 }
 
 async fn channel_page() -> Response {
@@ -55,14 +71,15 @@ async fn feed(State(yt): State<YouTube>, uri: axum::http::Uri) -> Response {
         .into_response()
 }
 
-/// An upload whose watch link points at a media file on 127.0.0.1, so the pipeline can fetch it.
-fn upload_feed(media_url: &str) -> String {
+/// An upload whose `<link>` points somewhere no download may go: the pipeline must fetch the
+/// watch page it builds from the video id instead.
+fn upload_feed(link: &str) -> String {
     format!(
         "<?xml version='1.0' encoding='UTF-8'?>\n<feed xmlns:yt=\"http://www.youtube.com/xml/schemas/2015\" \
          xmlns=\"http://www.w3.org/2005/Atom\"><title>YouTube video feed</title>\
          <updated>2026-11-26T10:00:00+00:00</updated><entry>\n<id>yt:video:{VIDEO}</id>\n\
          <yt:videoId>{VIDEO}</yt:videoId>\n<yt:channelId>{CHANNEL}</yt:channelId>\n\
-         <title>Morning light over the harbour</title>\n<link rel=\"alternate\" href=\"{media_url}\"/>\n\
+         <title>Morning light over the harbour</title>\n<link rel=\"alternate\" href=\"{link}\"/>\n\
          <author><name>Vidpress Test Channel</name><uri>https://www.youtube.com/channel/{CHANNEL}</uri></author>\n\
          <published>2099-01-01T00:00:00+00:00</published>\n<updated>2099-01-01T00:00:00+00:00</updated>\n\
          </entry></feed>\n"
@@ -105,14 +122,18 @@ async fn a_linked_channels_upload_arrives_by_websub_and_becomes_a_draft() {
     let host = FileServer::start(media.parent().unwrap()).await;
     let yt = YouTube {
         hub: hub.url().clone(),
-        feed: Arc::new(upload_feed(&host.url("speech.mp4"))),
+        feed: Arc::new(upload_feed("http://169.254.169.254/latest/meta-data/")),
+        media: Arc::new(host.url("speech.mp4")),
+        watched: Arc::default(),
     };
+    let watched = yt.watched.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let youtube_base = format!("http://{}/", listener.local_addr().unwrap());
     let router = Router::new()
         .route("/@vidpresstest", get(channel_page))
         .route("/xml/feeds/videos.xml", get(feed))
         .route("/feeds/videos.xml", get(feed))
+        .route("/watch", get(watch))
         .with_state(yt);
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
 
@@ -175,6 +196,12 @@ async fn a_linked_channels_upload_arrives_by_websub_and_becomes_a_draft() {
     let status = api.wait_until_finished(id).await;
     assert_eq!(status["state"], "ready", "{status:#}");
     assert_eq!(status["title"], "Morning light over the harbour");
+    // Fetched from the watch page of the entry's video id, not from the entry's `<link>`.
+    let watched = watched.lock().unwrap().clone();
+    assert!(
+        !watched.is_empty() && watched.iter().all(|v| v == VIDEO),
+        "{watched:?}"
+    );
     let markdown = status["draft"]["markdown"].as_str().expect("a draft");
     assert!(recall(&script_words(), markdown) >= 0.85, "{markdown}");
 

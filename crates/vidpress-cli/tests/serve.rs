@@ -160,6 +160,8 @@ fn migrate_applies_the_schema_and_is_repeatable() {
         let out = vidpress()
             .arg("migrate")
             .env("VIDPRESS_DATABASE_URL", &url)
+            // Enough logging to see the format (migrations log their statements at debug).
+            .env("RUST_LOG", "debug")
             .output()
             .unwrap();
         assert!(
@@ -168,6 +170,13 @@ fn migrate_applies_the_schema_and_is_repeatable() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
+        // Logs written to a pipe or file carry no colour codes.
+        let logs = String::from_utf8_lossy(&out.stderr);
+        assert!(logs.contains("DEBUG"), "the run logged: {logs}");
+        assert!(
+            !logs.contains('\u{1b}'),
+            "colour codes in the log: {logs:?}"
+        );
     }
 }
 

@@ -172,6 +172,38 @@ fn a_missing_model_names_the_install_command_and_list_shows_the_default() {
 }
 
 #[test]
+fn transcribe_takes_its_model_and_yt_dlp_from_the_configuration_file() {
+    require_base();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("vidpress.toml");
+    // The model named by the file, not the default `base`.
+    std::fs::write(&config, "model = \"no-such-model\"\n").unwrap();
+    let out = run(vidpress(&models_dir())
+        .arg("--config")
+        .arg(&config)
+        .args(["transcribe", "whatever.mp4"]));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no-such-model"), "{err}");
+
+    // The yt-dlp named by the file, with the file's fetch timeout.
+    std::fs::write(
+        &config,
+        "ytdlp = \"/nonexistent/yt-dlp-from-the-file\"\nfetch_timeout_seconds = 5\n\
+         transcribe_threads = 1\n",
+    )
+    .unwrap();
+    let out = run(vidpress(&models_dir())
+        .arg("--config")
+        .arg(&config)
+        .args(["transcribe", "http://127.0.0.1:9/talk.webm", "--out"])
+        .arg(dir.path()));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/yt-dlp-from-the-file"), "{err}");
+}
+
+#[test]
 fn ggml_files_import_by_path_and_url_only_with_the_right_checksum() {
     require_base();
     let models = tempfile::tempdir().unwrap();

@@ -93,6 +93,14 @@ id_type!(
     IdError::Video
 );
 
+impl VideoId {
+    /// The video's watch page, the only address a YouTube video is fetched from: built from the
+    /// validated id, never taken from a feed's `<link>`.
+    pub fn watch_url(&self) -> String {
+        format!("https://www.youtube.com/watch?v={}", self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +131,10 @@ mod tests {
         for bad in ["", "dQw4w9WgXc", "dQw4w9WgXcQQ", "dQw4w9WgX?Q"] {
             assert!(VideoId::parse(bad).is_err(), "{bad} accepted");
         }
+        assert_eq!(
+            VideoId::parse("dQw4w9WgXcQ").unwrap().watch_url(),
+            "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+        );
         let err = VideoId::parse("nope").unwrap_err().to_string();
         assert!(err.contains("`nope`"), "{err}");
     }

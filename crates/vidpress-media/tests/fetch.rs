@@ -6,7 +6,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use support::{CLIP_SECONDS, Media, Server, process_running_with, ytdlp};
+use support::{CLIP_SECONDS, Media, Server, SmallDisk, process_running_with, ytdlp};
 use vidpress_media::{FetchError, FetchOptions, FetchProgress, decode_audio, fetch};
 
 fn options() -> FetchOptions {
@@ -459,6 +459,66 @@ async fn too_little_free_disk_fails_before_downloading() {
     assert!(matches!(error, FetchError::LowDisk { .. }), "{error:?}");
     assert!(error.to_string().contains("must stay free"), "{error}");
     assert!(server.requests().is_empty(), "{:?}", server.requests());
+}
+
+#[tokio::test]
+async fn a_disk_that_fills_up_during_the_download_fails_it_clearly_and_is_emptied() {
+    // 20 MB of media onto an 8 MB disk, with no reserve to stop it early: the disk fills.
+    let served = tempfile::tempdir().unwrap();
+    let mut bytes = Vec::with_capacity(20 << 20);
+    let mut x: u32 = 1;
+    while bytes.len() < 20 << 20 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        bytes.extend_from_slice(&x.to_le_bytes());
+    }
+    std::fs::write(served.path().join("big.mp4"), &bytes).unwrap();
+    let server = Server::start(served.path());
+    let disk = SmallDisk::mount(8);
+    let empty = disk.free();
+    let opts = FetchOptions {
+        min_free_bytes: 0,
+        ..options()
+    };
+    let error = fetch(&server.url("big.mp4"), disk.path(), "full", &opts, |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(error, FetchError::DiskFull { .. }), "{error:?}");
+    assert!(error.is_retryable());
+    let message = error.to_string();
+    assert!(
+        message.contains("disk filled up") && message.contains("partial file removed"),
+        "{message}"
+    );
+    assert!(files_named(disk.path(), "full").is_empty());
+    assert_eq!(disk.free(), empty, "the disk is as empty as before");
+}
+
+#[tokio::test]
+async fn a_download_that_eats_into_the_reserve_is_stopped_before_the_disk_fills() {
+    // A body of unknown length onto a 32 MB disk of which 16 MB must stay free.
+    let served = tempfile::tempdir().unwrap();
+    let server = Server::start(served.path());
+    let disk = SmallDisk::mount(32);
+    let reserve = 16 << 20;
+    let opts = FetchOptions {
+        min_free_bytes: reserve,
+        ..options()
+    };
+    let url = server.url("steady/stream.mp4");
+    let error = fetch(&url, disk.path(), "reserve", &opts, |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, FetchError::DiskFull { reserve_bytes, .. } if reserve_bytes == reserve),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("16 MB must stay free"),
+        "{error}"
+    );
+    assert!(wait_until_gone(&url).await, "yt-dlp still running");
+    assert!(files_named(disk.path(), "reserve").is_empty());
+    assert!(disk.free() > reserve, "the reserve is free again");
 }
 
 #[tokio::test]

@@ -53,7 +53,6 @@ pub struct Linked {
 pub struct AnnouncedVideo<'a> {
     pub youtube_id: &'a VideoId,
     pub title: &'a str,
-    pub url: Option<&'a str>,
     /// Epoch milliseconds.
     pub published_at: Option<i64>,
     /// The feed's `updated`, epoch milliseconds.
@@ -359,7 +358,8 @@ pub async fn record_announced_video(
     .bind(channel.user_id.0)
     .bind(channel.id)
     .bind(video.youtube_id.as_str())
-    .bind(video.url)
+    // The feed's `<link>` is not trusted as a download address.
+    .bind(video.youtube_id.watch_url())
     .bind(video.title)
     .bind(video.published_at)
     .bind(video.updated_at)

@@ -12,6 +12,7 @@ mod error;
 pub mod exports;
 pub mod library;
 pub mod queue;
+pub mod scratch;
 pub mod sessions;
 pub mod stats;
 pub mod subscriptions;

@@ -504,6 +504,23 @@ impl Store {
         rows.iter().map(job_from_row).collect()
     }
 
+    /// How many jobs of `kind` exist, whatever their state.
+    pub async fn count_jobs(&self, kind: JobKind) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE kind = $1")
+            .bind(kind.as_str())
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// How many videos exist, of every user.
+    pub async fn count_videos(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM videos")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
     /// The earliest `run_at` among queued jobs of these kinds, to know how long to sleep.
     pub async fn next_run_at(&self, kinds: &[JobKind]) -> Result<Option<i64>, StoreError> {
         if kinds.is_empty() {

@@ -124,7 +124,6 @@ async fn a_video_is_inserted_once_with_its_fetch_job(db: TestDb) {
     let video = |title, updated_at| AnnouncedVideo {
         youtube_id: &id,
         title,
-        url: Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ"),
         published_at: Some(1_000),
         updated_at: Some(updated_at),
     };
@@ -146,6 +145,16 @@ async fn a_video_is_inserted_once_with_its_fetch_job(db: TestDb) {
     assert_eq!(fetches, [(job.0, "queued".to_owned())]);
     assert_eq!(store.job(job).await.unwrap().video_id, Some(video_id));
     assert_eq!(store.job(job).await.unwrap().state, JobState::Queued);
+    // Downloaded from the watch page its validated id names; no feed-supplied address is stored.
+    assert_eq!(
+        store
+            .video(vidpress_store::VideoKey(video_id))
+            .await
+            .unwrap()
+            .source_url
+            .as_deref(),
+        Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ")
+    );
 
     let mut tx = store.begin().await.unwrap();
     // An older announcement arriving late cannot undo a newer title.
@@ -234,7 +243,6 @@ async fn feed_rules_hold_on_every_path_and_relinking_copies_nothing(db: TestDb) 
     let entry = |id, published_at| AnnouncedVideo {
         youtube_id: id,
         title: "A title",
-        url: None,
         published_at,
         updated_at: Some(later),
     };

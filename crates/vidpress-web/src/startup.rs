@@ -139,6 +139,25 @@ async fn time_limit(
     }
 }
 
+/// Whether the client sends enough of its request within `limit` to tell HTTP/1 from HTTP/2
+/// (the first byte that differs from the HTTP/2 preface, or the whole preface); the bytes stay
+/// in the socket for the server to read.
+async fn request_starts_in_time(stream: &tokio::net::TcpStream, limit: Duration) -> bool {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let enough = async {
+        let mut buffer = [0u8; PREFACE.len()];
+        loop {
+            match stream.peek(&mut buffer).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) if n == PREFACE.len() || buffer[..n] != PREFACE[..n] => return true,
+                // A part of the preface: the rest is on its way.
+                Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    };
+    tokio::time::timeout(limit, enough).await.unwrap_or(false)
+}
+
 /// A bound, not yet serving, web server.
 #[derive(Debug)]
 pub struct Application {
@@ -248,12 +267,21 @@ impl Application {
                     tower::ServiceExt::oneshot(router.clone(), request)
                 },
             );
-            let connection = builder
-                .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                .into_owned();
-            let connection = graceful.watch(connection);
+            let (builder, watcher) = (builder.clone(), graceful.watcher());
+            let header_timeout = self.header_timeout;
             tokio::spawn(async move {
-                if let Err(error) = connection.await {
+                // Telling HTTP/1 from HTTP/2 waits for the first bytes with no time limit of
+                // its own, so a client that connects and sends nothing would hold its slot
+                // for ever: it gets the header timeout too.
+                if !request_starts_in_time(&stream, header_timeout).await {
+                    tracing::debug!(%peer, "closed a connection that sent no request in time");
+                    drop(slot);
+                    return;
+                }
+                let connection = builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                    .into_owned();
+                if let Err(error) = watcher.watch(connection).await {
                     tracing::debug!(%peer, %error, "connection ended with an error");
                 }
                 drop(slot);

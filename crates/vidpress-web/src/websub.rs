@@ -190,7 +190,6 @@ async fn notify(
         .map(|entry| AnnouncedVideo {
             youtube_id: &entry.video_id,
             title: &entry.title,
-            url: entry.link.as_deref(),
             published_at: entry.published_ms(),
             updated_at: entry.updated_ms(),
         })

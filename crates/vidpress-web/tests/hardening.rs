@@ -274,3 +274,149 @@ async fn cancelling_a_queued_upload_removes_its_file() {
     let (_, body) = support::api_get(&app.base, &format!("/api/videos/{video}"), API_TOKEN).await;
     assert!(body.contains("\"cancelled\""), "{body}");
 }
+
+/// Sends `head` at once, then the body one byte a second; answers what the server sent back
+/// once it holds `until` or the server closed the connection (60 s at most).
+async fn send_body_slowly(base: &str, head: &str, body: &[u8], until: &str) -> String {
+    let address = base.trim_start_matches("http://").to_owned();
+    let stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    writer.write_all(head.as_bytes()).await.unwrap();
+    let answered = async {
+        let mut buffer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n @ 1..) = reader.read(&mut chunk).await {
+            buffer.extend_from_slice(&chunk[..n]);
+            if String::from_utf8_lossy(&buffer).contains(until) {
+                break;
+            }
+        }
+        buffer
+    };
+    let dribble = async {
+        for byte in body {
+            if writer.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        std::future::pending::<()>().await;
+    };
+    let answer = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::select! {
+            buffer = answered => buffer,
+            () = dribble => unreachable!(),
+        }
+    })
+    .await
+    .expect("the server waited on a slow request body past the request timeout");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_request_slower_than_the_request_timeout_is_answered_503() {
+    let app = App::start_with_limits(&vidpress_web::WebConfig {
+        request_timeout: Duration::from_secs(2),
+        ..vidpress_web::WebConfig::new("127.0.0.1:0".parse().unwrap())
+    })
+    .await;
+    let body = br#"{"url": "http://127.0.0.1:9/a-video-that-takes-too-long-to-submit.mp4"}"#;
+    let address = app.base.trim_start_matches("http://");
+    let head = format!(
+        "POST /api/videos HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {API_TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let answer = send_body_slowly(&app.base, &head, body, "took too long").await;
+    assert!(
+        answer.starts_with("HTTP/1.1 503") && answer.contains("took too long"),
+        "{answer}"
+    );
+    // Nothing was submitted.
+    let (status, listed) = support::api_get(&app.base, "/api/videos", API_TOKEN).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(listed.contains("\"videos\":[]"), "{listed}");
+}
+
+#[tokio::test]
+async fn past_the_connection_limit_a_client_waits_until_a_connection_closes() {
+    let header_timeout = Duration::from_secs(2);
+    let app = App::start_with_limits(&vidpress_web::WebConfig {
+        header_timeout,
+        max_connections: 2,
+        ..vidpress_web::WebConfig::new("127.0.0.1:0".parse().unwrap())
+    })
+    .await;
+    let address = app.base.trim_start_matches("http://").to_owned();
+    // Two connections that send nothing take both slots until the header timeout closes them.
+    let opened = std::time::Instant::now();
+    let mut idle = Vec::new();
+    for _ in 0..2 {
+        idle.push(tokio::net::TcpStream::connect(&address).await.unwrap());
+    }
+    let mut third = tokio::net::TcpStream::connect(&address).await.unwrap();
+    third
+        .write_all(
+            format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(60), third.read_to_end(&mut answer))
+        .await
+        .expect("the third client was never served")
+        .unwrap();
+    let waited = opened.elapsed();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // It could only be served once an idle connection was closed, which the server does no
+    // sooner than the header timeout (a lower bound: a slow machine only makes it later).
+    assert!(
+        waited >= header_timeout - Duration::from_millis(50),
+        "served after {waited:?}, while both slots were taken"
+    );
+    // Both idle connections were closed by the server.
+    for mut stream in idle {
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest).await;
+    }
+}
+
+#[tokio::test]
+async fn a_video_deleted_on_youtube_shows_as_deleted() {
+    let app = App::start().await;
+    let user = app.store.operator_user("owner@localhost").await.unwrap().id;
+    let (video, _) = app
+        .store
+        .create_video(
+            user,
+            "Gone",
+            vidpress_store::MediaSource::Url("https://www.youtube.com/watch?v=dQw4w9WgXcQ"),
+            3,
+        )
+        .await
+        .unwrap();
+    // The worker's skip of a deleted video fails it with a message; the API shows why.
+    app.store
+        .set_video_error(
+            video,
+            vidpress_store::VideoState::Failed,
+            "the video was deleted on YouTube before it was processed",
+        )
+        .await
+        .unwrap();
+    sqlx::query("UPDATE videos SET deleted_at = 1 WHERE id = $1")
+        .bind(video.0)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let (status, body) =
+        support::api_get(&app.base, &format!("/api/videos/{}", video.0), API_TOKEN).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let shown: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(shown["state"], "deleted", "{shown:#}");
+    let (_, body) = support::api_get(&app.base, "/api/videos", API_TOKEN).await;
+    let listed: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(listed["videos"][0]["state"], "deleted", "{listed:#}");
+}

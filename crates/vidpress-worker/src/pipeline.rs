@@ -31,6 +31,9 @@ pub struct PipelineConfig {
     pub work_dir: PathBuf,
     /// The Whisper models directory.
     pub models_dir: PathBuf,
+    /// YouTube's address (setting `youtube_base_url`): a YouTube video is downloaded from its
+    /// watch page here, built from its validated id.
+    pub youtube_base_url: String,
     /// Which installed model to use (`base`, `tiny.en`, `base:f16`, or a path).
     pub model: String,
     /// How yt-dlp runs, with its length, size, disk and site limits.
@@ -226,7 +229,7 @@ impl Pipeline {
         {
             Some(path) => PathBuf::from(path),
             None => {
-                let url = video.source_url.clone().ok_or_else(|| {
+                let url = download_url(&self.config.youtube_base_url, &video).ok_or_else(|| {
                     JobError::Permanent("the video has neither a URL nor a media file".into())
                 })?;
                 // A folder per attempt: a worker that lost its lease but runs on can never
@@ -650,6 +653,23 @@ fn original_file_name(stored: &str) -> &str {
     }
 }
 
+/// Where the media is downloaded from: a YouTube video's watch page built from its validated id
+/// (a feed's `<link>` is never fetched, nor a stored address an older version took from one),
+/// otherwise the URL the user submitted.
+fn download_url(youtube_base_url: &str, video: &Video) -> Option<String> {
+    match video
+        .youtube_id
+        .as_deref()
+        .and_then(|id| VideoId::parse(id).ok())
+    {
+        Some(id) => Some(format!(
+            "{}/watch?v={id}",
+            youtube_base_url.trim_end_matches('/')
+        )),
+        None => video.source_url.clone(),
+    }
+}
+
 /// Where the post links and embeds the video.
 fn video_source(video: &Video) -> VideoSource {
     if let Some(id) = video
@@ -691,7 +711,7 @@ fn fetch_error(e: FetchError) -> JobError {
     let hint = match &e {
         FetchError::TooLong { .. } => " (setting `max_media_minutes`)",
         FetchError::TooLarge { .. } => " (setting `max_download_mb`)",
-        FetchError::LowDisk { .. } => " (setting `min_free_disk_mb`)",
+        FetchError::LowDisk { .. } | FetchError::DiskFull { .. } => " (setting `min_free_disk_mb`)",
         FetchError::Unsupported { .. } => {
             " (only YouTube links are fetched unless the setting `video_extractors` allows others)"
         }

@@ -206,7 +206,6 @@ async fn poll_feed(ctx: JobContext, jobs: Arc<WebsubJobs>) -> Result<(), JobErro
         .map(|entry| AnnouncedVideo {
             youtube_id: &entry.video_id,
             title: &entry.title,
-            url: entry.link.as_deref(),
             published_at: entry.published_ms(),
             updated_at: entry.updated_ms(),
         })

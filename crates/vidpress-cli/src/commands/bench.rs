@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use vidpress_core::JobKind;
-use vidpress_store::testing::TestDb;
+use vidpress_store::scratch::ScratchDb;
 use vidpress_store::{NewJob, Store, queue};
 use vidpress_transcribe::models::ModelStore;
 use vidpress_transcribe::{Device, Engine, TranscribeOptions};
@@ -65,9 +65,6 @@ enum BenchTarget {
     /// Jobs per second through the PostgreSQL queue with 1, 2 and 4 `vidpress worker`
     /// processes, running probe jobs that do no work (the queue's own figure).
     Workers(super::bench_workers::WorkersBenchArgs),
-    /// Exporting a 3,000-word draft with a 1200×630 image to a real WordPress and Ghost on
-    /// 127.0.0.1: first export and re-export, median of 10 (needs scripts/export-peers.sh).
-    Export(super::bench_export::ExportBenchArgs),
 }
 
 /// Runs the chosen benchmark and prints its figures.
@@ -96,7 +93,6 @@ pub async fn run(config: &crate::config::Config, args: &BenchArgs) -> anyhow::Re
         BenchTarget::Websub(args) => super::bench_websub::run(args).await,
         BenchTarget::Dashboard(args) => super::bench_dashboard::run(args).await,
         BenchTarget::HttpLoad(args) => super::bench_dashboard::http_load(args).await,
-        BenchTarget::Export(args) => super::bench_export::run(args).await,
         BenchTarget::Workers(args) => super::bench_workers::run(args).await,
     }
 }
@@ -187,7 +183,7 @@ async fn pipeline_bench(
     );
     println!("|---|---|---|---|---|---|---|");
     for videos in [1, 2] {
-        let db = TestDb::sqlite().await;
+        let db = ScratchDb::sqlite().await?;
         let work = tempfile::tempdir()?;
         let mut pipeline = super::serve::pipeline_config(config);
         pipeline.work_dir = work.path().to_owned();
@@ -266,8 +262,8 @@ async fn queue_bench(jobs: usize, sqlite_only: bool) -> anyhow::Result<()> {
     for &backend in backends {
         for workers in [1, 4] {
             let db = match backend {
-                "sqlite" => TestDb::sqlite().await,
-                _ => TestDb::postgres().await,
+                "sqlite" => ScratchDb::sqlite().await?,
+                _ => ScratchDb::postgres(&postgres_server_url()).await?,
             };
             let elapsed = drain(&db.store, jobs, workers).await?;
             println!(
@@ -278,6 +274,13 @@ async fn queue_bench(jobs: usize, sqlite_only: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The PostgreSQL server the benchmarks create their throwaway databases on: the one the tests
+/// use (`VIDPRESS_TEST_POSTGRES_URL`), by default the local server.
+pub fn postgres_server_url() -> String {
+    std::env::var("VIDPRESS_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 /// Enqueues `jobs` jobs, then times `workers` concurrent claimers claiming and completing them all.

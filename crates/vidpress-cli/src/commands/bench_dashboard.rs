@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
-use vidpress_store::testing::TestDb;
+use vidpress_store::scratch::ScratchDb;
 use vidpress_store::videos::{NewDraft, StoredTranscript, save_draft, save_transcript};
-use vidpress_store::{MediaSource, Store, UserId};
+use vidpress_store::{MediaSource, UserId};
 use vidpress_web::{ApiConfig, AppState, Application, Dashboard, WebConfig};
 
 /// Options of `vidpress bench dashboard`.
@@ -68,40 +68,14 @@ fn text(words: usize, offset: usize) -> String {
 }
 
 /// Fills the database: the user, its videos (each with a finished job), and one long draft.
-async fn fixture(store: &Store, videos: usize, words: usize) -> anyhow::Result<(UserId, i64)> {
+async fn fixture(db: &ScratchDb, videos: usize, words: usize) -> anyhow::Result<(UserId, i64)> {
+    let store = &db.store;
     let hash = vidpress_web::hash_password(PASSWORD).map_err(|e| anyhow::anyhow!(e))?;
     let user = store
         .create_user(EMAIL, &hash)
         .await?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let now = vidpress_store::now_ms();
-    let mut tx = store.begin().await?;
-    for n in 0..videos {
-        let n = i64::try_from(n)?;
-        let id: i64 = sqlx::Row::try_get(
-            &sqlx::query(
-                "INSERT INTO videos (user_id, source_url, title, state, created_at, updated_at) \
-                 VALUES ($1, $2, $3, 'ready', $4, $4) RETURNING id",
-            )
-            .bind(user.id.0)
-            .bind(format!("https://example.org/video-{n}.mp4"))
-            .bind(format!("Upload number {n}: what we learned this week"))
-            .bind(now - 10_000_000 + n)
-            .fetch_one(&mut *tx)
-            .await?,
-            "id",
-        )?;
-        sqlx::query(
-            "INSERT INTO jobs (kind, payload, video_id, state, attempts, max_attempts, run_at, progress, \
-             created_at, updated_at, finished_at) VALUES ('illustrate', $1, $2, 'succeeded', 1, 5, $3, 100, $3, $3, $3)",
-        )
-        .bind(serde_json::json!({ "video_id": id }).to_string())
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
+    db.insert_finished_videos(user.id, videos).await?;
     let (video, _) = store
         .create_video(
             user.id,
@@ -324,11 +298,11 @@ pub async fn run(args: &DashboardBenchArgs) -> anyhow::Result<()> {
     }
     for backend in backends {
         let db = if backend == "SQLite" {
-            TestDb::sqlite().await
+            ScratchDb::sqlite().await?
         } else {
-            TestDb::postgres().await
+            ScratchDb::postgres(&super::bench::postgres_server_url()).await?
         };
-        let (user, draft) = fixture(&db.store, args.videos, args.words).await?;
+        let (user, draft) = fixture(&db, args.videos, args.words).await?;
         let uploads = tempfile::tempdir()?;
         let state = AppState {
             store: db.store.clone(),

@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use sqlx::Row;
 use vidpress_core::ChannelId;
 use vidpress_store::channels::NewSubscription;
 use vidpress_store::{Store, StoreOptions};
@@ -153,14 +152,8 @@ pub async fn run(args: &WebsubBenchArgs) -> anyhow::Result<()> {
     }
 
     let expected = (args.notifications + 200) as i64;
-    let videos: i64 = sqlx::query("SELECT COUNT(*) AS n FROM videos")
-        .fetch_one(store.pool())
-        .await?
-        .try_get("n")?;
-    let jobs: i64 = sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'fetch'")
-        .fetch_one(store.pool())
-        .await?
-        .try_get("n")?;
+    let videos = store.count_videos().await?;
+    let jobs = store.count_jobs(vidpress_core::JobKind::Fetch).await?;
     ensure!(
         videos == expected && jobs == expected,
         "expected {expected} videos and fetch jobs, found {videos} videos and {jobs} jobs"

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use vidpress_core::JobKind;
-use vidpress_store::testing::TestDb;
+use vidpress_store::scratch::ScratchDb;
 use vidpress_store::{NewJob, queue};
 
 /// Options of `vidpress bench workers`.
@@ -55,7 +55,7 @@ pub async fn run(args: &WorkersBenchArgs) -> anyhow::Result<()> {
     );
     println!("|---|---|---|---|---|");
     for &processes in &args.processes {
-        let db = TestDb::postgres().await;
+        let db = ScratchDb::postgres(&super::bench::postgres_server_url()).await?;
         let mut tx = db.store.begin().await?;
         for n in 0..args.jobs {
             queue::enqueue(

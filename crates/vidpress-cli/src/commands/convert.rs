@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use vidpress_store::testing::TestDb;
+use vidpress_store::scratch::ScratchDb;
 use vidpress_store::{MediaSource, VideoState};
 use vidpress_worker::{PoolConfig, Registry, WorkerPool};
 
@@ -47,7 +47,10 @@ pub async fn run(config: &Config, args: &ConvertArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|| args.input.clone())
     });
 
-    let db = TestDb::sqlite().await;
+    // A database for this one conversion; the configured one is not touched.
+    let db = ScratchDb::sqlite()
+        .await
+        .context("Failed to create the conversion's database")?;
     let work = tempfile::tempdir().context("Failed to create a scratch directory")?;
     let mut pipeline = super::serve::pipeline_config(config);
     pipeline.work_dir = work.path().to_owned();

@@ -2,7 +2,6 @@
 
 pub mod bench;
 pub mod bench_dashboard;
-pub mod bench_export;
 pub mod bench_websub;
 pub mod bench_workers;
 pub mod channels;

@@ -64,6 +64,7 @@ pub fn pipeline_config(config: &Config) -> PipelineConfig {
         images_dir: std::path::absolute(config.data_dir.join("images"))
             .unwrap_or_else(|_| config.data_dir.join("images")),
         models_dir: config.models_dir.clone(),
+        youtube_base_url: config.youtube_base_url.to_string(),
         model: config.model.clone(),
         fetch: fetch_options(config),
         max_media: Some(max_media(config)),

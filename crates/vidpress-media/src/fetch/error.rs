@@ -185,6 +185,19 @@ pub enum FetchError {
         /// Bytes that must stay free.
         reserve_bytes: u64,
     },
+    /// The disk holding the output folder filled up during the download, or its free space fell
+    /// below the reserve; the download was stopped and its partial file removed. Retryable.
+    #[error(
+        "{}: the disk filled up during the download ({} MB must stay free); the download was \
+         stopped and its partial file removed",
+        dir.display(), reserve_bytes / (1024 * 1024)
+    )]
+    DiskFull {
+        /// The output folder.
+        dir: PathBuf,
+        /// Bytes that must stay free.
+        reserve_bytes: u64,
+    },
     /// A local file operation failed (creating the output folder, reading pipes).
     #[error("{}: {source}", path.display())]
     Io {
@@ -208,6 +221,7 @@ impl FetchError {
                 | Self::Timeout { .. }
                 | Self::Live { .. }
                 | Self::LowDisk { .. }
+                | Self::DiskFull { .. }
         )
     }
 

@@ -224,6 +224,10 @@ pub async fn fetch(
 
     let deadline = tokio::time::sleep(opts.timeout);
     tokio::pin!(deadline);
+    // The reserve protects the disk the database lives on: a download that eats into it (its
+    // size was unknown, or something else is writing) is stopped, not left to fill the disk.
+    let mut disk_check = tokio::time::interval(DISK_CHECK_EVERY);
+    disk_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     let status: ExitStatus = loop {
         tokio::select! {
@@ -263,6 +267,16 @@ pub async fn fetch(
                 Ok(status) => break status,
                 Err(source) => return Err(FetchError::Io { path: opts.ytdlp.clone(), source }),
             },
+            _ = disk_check.tick(), if opts.min_free_bytes > 0 => {
+                if free_space(out_dir).is_some_and(|free| free < opts.min_free_bytes) {
+                    group.kill();
+                    let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+                    return Err(FetchError::DiskFull {
+                        dir: out_dir.to_path_buf(),
+                        reserve_bytes: opts.min_free_bytes,
+                    });
+                }
+            }
             () = &mut deadline => {
                 group.kill();
                 // Reap it so no zombie is left; kill_on_drop covers a child that will not die.
@@ -321,6 +335,16 @@ pub async fn fetch(
                 url: url.to_string(),
                 status: status_text,
                 message,
+            });
+        }
+        if errors
+            .iter()
+            .chain(&tail)
+            .any(|line| line.contains("No space left on device") || line.contains("Errno 28"))
+        {
+            return Err(FetchError::DiskFull {
+                dir: out_dir.to_path_buf(),
+                reserve_bytes: opts.min_free_bytes,
             });
         }
         return Err(error::classify(url, &message, &status_text));
@@ -388,6 +412,15 @@ fn is_partial(name: &str) -> bool {
 /// yt-dlp's exit status when a `--break-match-filters` filter rejects the video: with ours,
 /// only a live stream in progress.
 const LIVE_EXIT_STATUS: i32 = 101;
+
+/// How often a running download looks at the free space left on its disk.
+const DISK_CHECK_EVERY: Duration = Duration::from_millis(200);
+
+/// Bytes free for unprivileged writers on `dir`'s disk.
+fn free_space(dir: &Path) -> Option<u64> {
+    let stats = rustix::fs::statvfs(dir).ok()?;
+    Some(stats.f_bavail.saturating_mul(stats.f_frsize))
+}
 
 /// Fails with [`FetchError::LowDisk`] when `dir`'s disk has fewer than `reserve` bytes free.
 fn check_free_space(dir: &Path, reserve: u64) -> Result<(), FetchError> {

@@ -225,9 +225,10 @@ pub fn process_running_with(needle: &str) -> bool {
     })
 }
 
-/// A small HTTP/1.1 server on 127.0.0.1 serving files from a folder, plus two special
-/// routes: `/hang/…` accepts and never answers; `/slow/NAME` answers 200 with a 50 MB
-/// `video/mp4` body sent 4 KiB at a time every 100 ms.
+/// A small HTTP/1.1 server on 127.0.0.1 serving files from a folder, plus special routes:
+/// `/hang/…` accepts and never answers; `/slow/NAME` answers 200 with a 50 MB `video/mp4` body
+/// sent 4 KiB at a time every 100 ms; `/steady/NAME` sends 64 MB at about 5 MB/s without
+/// saying how long the body is.
 pub struct Server {
     pub port: u16,
     stop: Arc<AtomicBool>,
@@ -345,6 +346,23 @@ fn serve(stream: TcpStream, root: &Path, stop: &AtomicBool, requests: &Mutex<Vec
         return;
     }
 
+    if path.starts_with("/steady/") {
+        // A body of unannounced length (no Content-Length, ends when the connection closes),
+        // 64 MB at about 5 MB/s: yt-dlp cannot know its size before writing it.
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nConnection: close\r\n\r\n";
+        if stream.write_all(head.as_bytes()).is_err() || method == "HEAD" {
+            return;
+        }
+        let block = vec![0u8; 256 * 1024];
+        for _ in 0..256 {
+            if stop.load(Ordering::SeqCst) || stream.write_all(&block).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        return;
+    }
+
     let name = path.trim_start_matches('/');
     let file = root.join(name);
     let body = if !name.is_empty() && !name.contains("..") && file.is_file() {
@@ -386,4 +404,53 @@ fn serve(stream: TcpStream, root: &Path, stop: &AtomicBool, requests: &Mutex<Vec
     // Drain what the client may still send so closing does not reset the connection.
     let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
     let _ = reader.read(&mut [0u8; 1024]);
+}
+
+/// A small tmpfs mounted on a fresh folder, unmounted when dropped: a disk that really fills up.
+/// Mounting needs root (or CAP_SYS_ADMIN), as the suite runs in its containers.
+pub struct SmallDisk {
+    pub dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    pub fn mount(megabytes: u64) -> SmallDisk {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "mounting a {megabytes} MB tmpfs failed (this test needs root or CAP_SYS_ADMIN): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SmallDisk { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Bytes free on the disk.
+    pub fn free(&self) -> u64 {
+        let out = std::process::Command::new("df")
+            .args(["--output=avail", "-B1"])
+            .arg(self.dir.path())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .nth(1)
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap()
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
 }

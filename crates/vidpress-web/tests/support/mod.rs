@@ -92,16 +92,40 @@ impl App {
         allow_signup: bool,
         addresses: vidpress_core::net::AddressPolicy,
     ) -> App {
-        Self::start_configured(db, allow_signup, addresses, None).await
+        let web = WebConfig {
+            // Short, so the slow-client test is quick; no other test sends slowly.
+            header_timeout: std::time::Duration::from_secs(2),
+            ..WebConfig::new("127.0.0.1:0".parse().unwrap())
+        };
+        Self::start_configured(db, allow_signup, addresses, &web).await
     }
 
     /// An app serving `/metrics` as `metrics` says.
     pub async fn start_with_metrics(db: TestDb, metrics: vidpress_web::MetricsConfig) -> App {
+        let web = WebConfig {
+            metrics: Some(metrics),
+            ..WebConfig::new("127.0.0.1:0".parse().unwrap())
+        };
         Self::start_configured(
             db,
             false,
             vidpress_core::net::AddressPolicy::ALLOW_PRIVATE,
-            Some(metrics),
+            &web,
+        )
+        .await
+    }
+
+    /// An app with the server limits of `web` (its listen address is ignored: port 0).
+    pub async fn start_with_limits(web: &WebConfig) -> App {
+        let web = WebConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..web.clone()
+        };
+        Self::start_configured(
+            TestDb::sqlite().await,
+            false,
+            vidpress_core::net::AddressPolicy::ALLOW_PRIVATE,
+            &web,
         )
         .await
     }
@@ -110,7 +134,7 @@ impl App {
         db: TestDb,
         allow_signup: bool,
         addresses: vidpress_core::net::AddressPolicy,
-        metrics: Option<vidpress_web::MetricsConfig>,
+        web: &WebConfig,
     ) -> App {
         let store = db.store.clone();
         let owner = store.operator_user(OWNER).await.unwrap();
@@ -134,17 +158,7 @@ impl App {
             },
             workers: None,
         };
-        let app = Application::build(
-            &WebConfig {
-                // Short, so the slow-client test is quick; no other test sends slowly.
-                header_timeout: std::time::Duration::from_secs(2),
-                metrics,
-                ..WebConfig::new("127.0.0.1:0".parse().unwrap())
-            },
-            state,
-        )
-        .await
-        .unwrap();
+        let app = Application::build(web, state).await.unwrap();
         let base = format!("http://{}", app.local_addr().unwrap());
         let metrics_base = app.metrics_addr().map(|a| format!("http://{a}"));
         tokio::spawn(app.run_until_stopped(std::future::pending()));

@@ -23,6 +23,7 @@
 #include <climits>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -2043,6 +2044,27 @@ static struct ggml_cgraph * whisper_build_graph_conv(
     return gf;
 }
 
+// vidpress: whether the encoder pads its attention's keys and values (see
+// whisper_build_graph_encoder): without flash attention, when no GPU backend runs the encoder,
+// and unless VIDPRESS_WHISPER_ATTN_PAD=0 turns it off (the oracle test compares both ways).
+static bool whisper_encoder_pads_attention(const whisper_context & wctx, const whisper_state & wstate) {
+    if (wctx.params.flash_attn) {
+        return false;
+    }
+    for (ggml_backend_t backend : wstate.backends) {
+        ggml_backend_dev_t dev = ggml_backend_get_device(backend);
+        if (dev == nullptr) {
+            continue;
+        }
+        const enum ggml_backend_dev_type type = ggml_backend_dev_type(dev);
+        if (type == GGML_BACKEND_DEVICE_TYPE_GPU || type == GGML_BACKEND_DEVICE_TYPE_IGPU) {
+            return false;
+        }
+    }
+    const char * pad = getenv("VIDPRESS_WHISPER_ATTN_PAD");
+    return pad == nullptr || strcmp(pad, "0") != 0;
+}
+
 static struct ggml_cgraph * whisper_build_graph_encoder(
         whisper_context & wctx,
           whisper_state & wstate) {
@@ -2080,8 +2102,9 @@ static struct ggml_cgraph * whisper_build_graph_encoder(
     // weights and the values is the number of positions (1500), which the CPU backend's tiled
     // GEMM cannot take (it wants a multiple of its vector width), falling back to one dot
     // product per element. Keys and values are padded to a multiple of 32 positions instead,
-    // and the padding is masked out of the softmax (its weights are exactly zero).
-    const int n_kv = wctx.params.flash_attn ? n_ctx : GGML_PAD(n_ctx, 32);
+    // and the padding is masked out of the softmax (its weights are exactly zero). Only on the
+    // CPU: a GPU backend gains nothing from it.
+    const int n_kv = whisper_encoder_pads_attention(wctx, wstate) ? GGML_PAD(n_ctx, 32) : n_ctx;
 
     struct ggml_tensor * KQ_mask = nullptr;
     if (n_kv != n_ctx) {

@@ -1,7 +1,10 @@
-//! `vidpress bench export`: how long exporting a 3,000-word draft with a 1200×630 header image
-//! takes, to a real WordPress and a real Ghost started on 127.0.0.1 (as the tests start them):
-//! the first export (image upload, tags, post creation) and a re-export (the same post updated,
-//! the unchanged image reused), median of N each.
+//! Export benchmark: how long exporting a 3,000-word draft with a 1200×630 header image takes,
+//! to a real WordPress and a real Ghost started on 127.0.0.1 (as the tests start them): the
+//! first export (image upload, tags, post creation) and a re-export (the same post updated, the
+//! unchanged image reused), median of N each.
+//!
+//! `cargo bench -p vidpress-publish --bench export` (needs scripts/export-peers.sh);
+//! `VIDPRESS_BENCH_RUNS=10` sets N (default 10).
 
 use std::time::{Duration, Instant};
 
@@ -11,13 +14,7 @@ use vidpress_publish::{
     Ghost, Http, HttpConfig, Image, Post, PostStatus, Previous, Publisher, Secret, WordPress,
 };
 
-/// Options of `vidpress bench export`.
-#[derive(Debug, clap::Args)]
-pub struct ExportBenchArgs {
-    /// Exports of each kind per site.
-    #[arg(long, default_value_t = 10)]
-    runs: usize,
-}
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 const WORDS: &[&str] = &[
     "ownership",
@@ -102,12 +99,7 @@ fn ms(d: Duration) -> String {
     format!("{:.0}", d.as_secs_f64() * 1000.0)
 }
 
-async fn measure(
-    name: &str,
-    publisher: &Publisher,
-    post: &Post,
-    runs: usize,
-) -> anyhow::Result<String> {
+async fn measure(name: &str, publisher: &Publisher, post: &Post, runs: usize) -> Result<String> {
     let mut first = Vec::with_capacity(runs);
     let mut again = Vec::with_capacity(runs);
     let mut slow_first = Duration::ZERO;
@@ -129,10 +121,9 @@ async fn measure(
         let start = Instant::now();
         let updated = publisher.publish(&post, Some(&previous)).await?;
         again.push(start.elapsed());
-        anyhow::ensure!(
-            updated.remote_id == made.remote_id,
-            "{name}: the re-export made a second post"
-        );
+        if updated.remote_id != made.remote_id {
+            return Err(format!("{name}: the re-export made a second post").into());
+        }
     }
     let (first_max, again_max) = (
         first.iter().max().copied().unwrap_or_default(),
@@ -147,9 +138,13 @@ async fn measure(
     ))
 }
 
-/// Runs the benchmark and prints a table.
-pub async fn run(args: &ExportBenchArgs) -> anyhow::Result<()> {
-    let runs = args.runs.max(1);
+#[tokio::main]
+async fn main() -> Result<()> {
+    let runs = std::env::var("VIDPRESS_BENCH_RUNS")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(10)
+        .max(1);
     let image = png(1200, 630);
     let post = long_post(3000, image.clone());
     let words = 3000;
