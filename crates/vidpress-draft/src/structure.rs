@@ -32,6 +32,8 @@ const WEAK_CUE: f64 = 0.45;
 const LONG_PAUSE: f64 = 0.1;
 /// Weight of the embedding similarity valley beside the lexical one.
 const EMBEDDING_WEIGHT: f64 = 1.0;
+/// Words on each side of a gap whose sentence vectors are compared.
+const EMBEDDING_BLOCK_WORDS: usize = 60;
 /// Fewest words between two sections' starts found by meaning alone in a short video.
 const EMBEDDED_MIN_WORDS: usize = 30;
 /// Fewest words between two sections' starts where a cue announces the second…
@@ -90,20 +92,23 @@ fn section_starts(
         .collect();
     let total_words = words_before[n];
     let block_words = (total_words / 6).clamp(40, 150);
-    // The sentences within `block_words` spoken words before and after each gap.
-    let blocks: Vec<(Range<usize>, Range<usize>)> = (1..n)
-        .map(|g| {
-            let mut a = g;
-            while a > 0 && words_before[g] - words_before[a] < block_words {
-                a -= 1;
-            }
-            let mut b = g;
-            while b < n && words_before[b] - words_before[g] < block_words {
-                b += 1;
-            }
-            (a..g, g..b)
-        })
-        .collect();
+    // The sentences within `words` spoken words before and after each gap.
+    let blocks_of = |words: usize| -> Vec<(Range<usize>, Range<usize>)> {
+        (1..n)
+            .map(|g| {
+                let mut a = g;
+                while a > 0 && words_before[g] - words_before[a] < words {
+                    a -= 1;
+                }
+                let mut b = g;
+                while b < n && words_before[b] - words_before[g] < words {
+                    b += 1;
+                }
+                (a..g, g..b)
+            })
+            .collect()
+    };
+    let blocks = blocks_of(block_words);
     let lexical: Vec<f64> = blocks
         .iter()
         .map(|(l, r)| {
@@ -129,7 +134,9 @@ fn section_starts(
     // sentences and rarely repeat a word. Its valleys are taken on the sum of both curves, so a
     // valley of meaning one sentence from a valley of words makes one boundary, not two.
     let meaning: Option<Vec<f64>> = embeddings.filter(|v| v.len() == n).map(|vectors| {
-        let similarity: Vec<f64> = blocks
+        // A sentence vector says more than a sentence's words, so fewer sentences make a
+        // block, and topics of a few sentences stand out in longer videos too.
+        let similarity: Vec<f64> = blocks_of(EMBEDDING_BLOCK_WORDS.min(block_words))
             .iter()
             .map(|(l, r)| dense_cosine(&mean(&vectors[l.clone()]), &mean(&vectors[r.clone()])))
             .collect();
