@@ -6,6 +6,7 @@ pub mod export;
 pub mod pipeline;
 mod pool;
 mod registry;
+mod spelling;
 pub mod websub;
 
 pub use export::ExportJobs;
