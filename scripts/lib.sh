@@ -23,10 +23,12 @@ ensure_apt() {
   fi
 }
 
-# What building and running Vidpress needs: the FFmpeg libraries, and clang/cmake for whisper.cpp.
+# What building and running Vidpress needs: the FFmpeg libraries, clang/cmake for whisper.cpp,
+# and the Hunspell dictionaries drafts are spell-checked with (English, German, Spanish, French).
 BUILD_PACKAGES=(pkg-config clang libclang-dev cmake make g++ libavcodec-dev libavformat-dev
   libavutil-dev libswresample-dev libswscale-dev libavfilter-dev libavdevice-dev
-  python3 python3-venv python3-pip ca-certificates curl)
+  python3 python3-venv python3-pip ca-certificates curl
+  hunspell-en-us hunspell-de-de hunspell-es hunspell-fr)
 # What the tests add: FFmpeg and espeak-ng to make test media, PostgreSQL's client, Chromium
 # with its WebDriver for the dashboard's browser tests, and PHP with the MariaDB client for the
 # export tests' WordPress (the `wordpress` package itself: scripts/export-peers.sh).
@@ -75,5 +77,6 @@ ensure_export_peers() {
   bash "$repo_root/scripts/export-peers.sh"
 }
 
-# ensure_model BINARY: the Whisper base model (and the converter tests' CTranslate2 model).
+# ensure_model BINARY: the Whisper base model, the Silero VAD and MiniLM sentence-embedding models
+# (and the converter tests' CTranslate2 model).
 source "$repo_root/scripts/install-model.sh"

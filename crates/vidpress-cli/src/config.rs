@@ -46,6 +46,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Where Whisper (and later image) model files live.
     pub models_dir: PathBuf,
+    /// Where the Hunspell dictionaries drafts are spell-checked with live.
+    pub dictionaries_dir: PathBuf,
     /// Most jobs one worker process runs at once.
     pub worker_concurrency: usize,
     /// Most transcription jobs one worker process runs at once.
@@ -133,6 +135,7 @@ impl std::fmt::Debug for Config {
             )
             .field("data_dir", &self.data_dir)
             .field("models_dir", &self.models_dir)
+            .field("dictionaries_dir", &self.dictionaries_dir)
             .field("worker_concurrency", &self.worker_concurrency)
             .field("transcribe_concurrency", &self.transcribe_concurrency)
             .field("job_lease_seconds", &self.job_lease_seconds)
@@ -353,6 +356,9 @@ impl Config {
             models_dir: src
                 .get("models_dir")?
                 .unwrap_or_else(|| PathBuf::from("models")),
+            dictionaries_dir: src
+                .get("dictionaries_dir")?
+                .unwrap_or_else(|| PathBuf::from("/usr/share/hunspell")),
             worker_concurrency: src
                 .get::<Positive>("worker_concurrency")?
                 .map_or(4, |p| p.0),

@@ -101,6 +101,10 @@ fn after_20_s_of_silence_the_only_sentence_is_stamped_at_20_s() {
         !stderr.contains("voice activity detection is off"),
         "the VAD model is installed by scripts/install-model.sh: {stderr}"
     );
+    assert!(
+        !stderr.contains("sentence embeddings are off"),
+        "the MiniLM model is installed by scripts/install-model.sh: {stderr}"
+    );
     let section = &draft["sections"][0];
     let start = section["start_ms"].as_u64().unwrap();
     assert!(
@@ -138,11 +142,63 @@ fn without_the_vad_model_convert_still_runs_with_one_warning() {
         1,
         "one warning: {stderr}"
     );
+    // Nor is the sentence-embedding model there: the draft is made from the words alone.
+    assert_eq!(
+        stderr.matches("sentence embeddings are off").count(),
+        1,
+        "one warning: {stderr}"
+    );
     assert!(
         draft["sections"][0]["paragraphs"][0]["text"]
             .as_str()
             .unwrap()
             .contains("sun comes up"),
         "{draft:#}"
+    );
+}
+
+#[test]
+fn the_dictionary_of_the_transcripts_language_marks_words_it_does_not_know() {
+    let vp = Instance::new();
+    // A Hunspell dictionary that knows only "the": every other word the narrator says is
+    // marked, which shows the worker loaded it for the English transcript.
+    let dictionaries = vp.dir.path().join("hunspell");
+    std::fs::create_dir_all(&dictionaries).unwrap();
+    std::fs::write(dictionaries.join("en_US.aff"), "SET UTF-8\n").unwrap();
+    std::fs::write(dictionaries.join("en_US.dic"), "1\nthe\n").unwrap();
+    let (draft, _) = convert_late_speech(&vp, &[("VIDPRESS_DICTIONARIES_DIR", &dictionaries)]);
+    let review = draft["review"].as_array().unwrap();
+    let misspelled: Vec<&str> = review
+        .iter()
+        .filter(|m| m["misspelled"] == true)
+        .map(|m| m["word"].as_str().unwrap())
+        .collect();
+    assert!(
+        misspelled.iter().any(|w| w.eq_ignore_ascii_case("baker")),
+        "{misspelled:?}"
+    );
+    assert!(
+        !misspelled.iter().any(|w| w.eq_ignore_ascii_case("the")),
+        "{misspelled:?}"
+    );
+
+    // Without a dictionary for the language only the words Whisper was unsure of are marked.
+    let empty = vp.dir.path().join("no-dictionaries");
+    std::fs::create_dir_all(&empty).unwrap();
+    let (draft, stderr) = convert_late_speech(&vp, &[("VIDPRESS_DICTIONARIES_DIR", &empty)]);
+    assert!(
+        draft["review"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["misspelled"] == false),
+        "{draft:#}"
+    );
+    assert_eq!(
+        stderr
+            .matches("no Hunspell dictionary for this language")
+            .count(),
+        1,
+        "{stderr}"
     );
 }

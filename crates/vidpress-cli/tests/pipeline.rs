@@ -143,6 +143,60 @@ async fn an_upload_is_titled_by_its_own_title_tag_or_its_topics_never_its_file_n
 }
 
 #[tokio::test]
+async fn a_pasted_url_is_titled_by_the_sites_title_before_the_files_own() {
+    // A video page as YouTube's watch pages are made: the title and the media in Open Graph
+    // tags, which yt-dlp reads. The media file carries a title tag of its own.
+    let site = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        support::media("speech-titled.mkv"),
+        site.path().join("speech-titled.mkv"),
+    )
+    .unwrap();
+    std::fs::copy(support::media("speech.mp4"), site.path().join("speech.mp4")).unwrap();
+    let host = FileServer::start(site.path()).await;
+    std::fs::write(
+        site.path().join("watch.html"),
+        format!(
+            "<!doctype html><html><head><title>Watch</title>\
+             <meta property=\"og:title\" content=\"A Day at the Bakery\">\
+             <meta property=\"og:video\" content=\"{}\">\
+             <meta property=\"og:video:type\" content=\"video/x-matroska\">\
+             </head><body></body></html>",
+            host.url("speech-titled.mkv")
+        ),
+    )
+    .unwrap();
+    let vp = Instance::new();
+    let server = vp.start(&["serve"], &[]).await;
+    let api = Api::new(&vp.base());
+    let page = api.submit_untitled_url(&host.url("watch.html")).await;
+    let plain = api.submit_untitled_url(&host.url("speech.mp4")).await;
+
+    let status = api.wait_until_finished(page).await;
+    assert_eq!(status["state"], "ready", "{status:#}");
+    assert_eq!(
+        status["draft"]["title"], "A Day at the Bakery",
+        "{status:#}"
+    );
+    assert_eq!(
+        status["title"], "A Day at the Bakery",
+        "the video's title too"
+    );
+
+    // A plain link to a file has no title of its own: yt-dlp's is the file's name, which never
+    // makes a title; the draft makes one from the topics.
+    let status = api.wait_until_finished(plain).await;
+    assert_eq!(status["state"], "ready", "{status:#}");
+    let title = status["draft"]["title"].as_str().unwrap();
+    assert!(
+        !title.to_lowercase().contains("speech") && !title.contains("127.0.0.1"),
+        "{title:?}"
+    );
+    assert_ne!(title, "Untitled video");
+    signal(&server, "-TERM");
+}
+
+#[tokio::test]
 async fn a_worker_killed_during_transcription_is_replaced_and_resumes_there() {
     let media = support::media("speech.webm");
     let host = FileServer::start(media.parent().unwrap()).await;

@@ -32,6 +32,10 @@ const WEAK_CUE: f64 = 0.45;
 const LONG_PAUSE: f64 = 0.1;
 /// Weight of the embedding similarity valley beside the lexical one.
 const EMBEDDING_WEIGHT: f64 = 1.0;
+/// Words on each side of a gap whose sentence vectors are compared.
+const EMBEDDING_BLOCK_WORDS: usize = 60;
+/// Fewest words between two sections' starts found by meaning alone in a short video.
+const EMBEDDED_MIN_WORDS: usize = 30;
 /// Fewest words between two sections' starts where a cue announces the second…
 const CUE_MIN_WORDS: usize = 20;
 /// …and where only the words and pauses say so, in videos up to 3,000 words and longer ones.
@@ -88,20 +92,23 @@ fn section_starts(
         .collect();
     let total_words = words_before[n];
     let block_words = (total_words / 6).clamp(40, 150);
-    // The sentences within `block_words` spoken words before and after each gap.
-    let blocks: Vec<(Range<usize>, Range<usize>)> = (1..n)
-        .map(|g| {
-            let mut a = g;
-            while a > 0 && words_before[g] - words_before[a] < block_words {
-                a -= 1;
-            }
-            let mut b = g;
-            while b < n && words_before[b] - words_before[g] < block_words {
-                b += 1;
-            }
-            (a..g, g..b)
-        })
-        .collect();
+    // The sentences within `words` spoken words before and after each gap.
+    let blocks_of = |words: usize| -> Vec<(Range<usize>, Range<usize>)> {
+        (1..n)
+            .map(|g| {
+                let mut a = g;
+                while a > 0 && words_before[g] - words_before[a] < words {
+                    a -= 1;
+                }
+                let mut b = g;
+                while b < n && words_before[b] - words_before[g] < words {
+                    b += 1;
+                }
+                (a..g, g..b)
+            })
+            .collect()
+    };
+    let blocks = blocks_of(block_words);
     let lexical: Vec<f64> = blocks
         .iter()
         .map(|(l, r)| {
@@ -111,7 +118,6 @@ fn section_starts(
             cosine(&bag(l), &bag(r))
         })
         .collect();
-    let mut evidence = depths(&lexical);
     // Near either end one block is short, and its similarity says little.
     let edge: Vec<f64> = (1..n)
         .map(|g| {
@@ -120,45 +126,62 @@ fn section_starts(
             (before.min(after) / block_words as f64).min(1.0)
         })
         .collect();
-    for (e, w) in evidence.iter_mut().zip(&edge) {
-        *e *= w;
-    }
-    if let Some(vectors) = embeddings.filter(|v| v.len() == n) {
-        let similarity: Vec<f64> = blocks
+    let weigh =
+        |d: Vec<f64>| -> Vec<f64> { d.into_iter().zip(&edge).map(|(d, w)| d * w).collect() };
+    let evidence = weigh(depths(&lexical));
+    // What the sentences mean: the similarity of the mean sentence vectors before and after
+    // each gap. Unlike word counts this holds in short videos too, where the blocks hold a few
+    // sentences and rarely repeat a word. Its valleys are taken on the sum of both curves, so a
+    // valley of meaning one sentence from a valley of words makes one boundary, not two.
+    let meaning: Option<Vec<f64>> = embeddings.filter(|v| v.len() == n).map(|vectors| {
+        // A sentence vector says more than a sentence's words, so fewer sentences make a
+        // block, and topics of a few sentences stand out in longer videos too.
+        let similarity: Vec<f64> = blocks_of(EMBEDDING_BLOCK_WORDS.min(block_words))
             .iter()
             .map(|(l, r)| dense_cosine(&mean(&vectors[l.clone()]), &mean(&vectors[r.clone()])))
             .collect();
-        for (e, d) in evidence.iter_mut().zip(depths(&similarity)) {
-            *e += EMBEDDING_WEIGHT * d;
+        if total_words < LEXICAL_MIN_WORDS {
+            return weigh(depths(&similarity));
         }
-    }
-    // In short videos the word blocks are too small for lexical cohesion to mean much.
-    let relative_cutoff = if total_words < LEXICAL_MIN_WORDS {
-        f64::INFINITY
-    } else {
-        0.0
-    };
+        let both: Vec<f64> = lexical
+            .iter()
+            .zip(&similarity)
+            .map(|(l, m)| l + EMBEDDING_WEIGHT * m)
+            .collect();
+        weigh(depths(&both))
+    });
+    // In short videos the word blocks are too small for lexical cohesion to mean much: without
+    // embeddings only a spoken cue opens a section there.
+    let short = total_words < LEXICAL_MIN_WORDS;
     let min_words = if total_words > 3000 {
         LONG_MIN_WORDS
+    } else if meaning.is_some() {
+        // Meaning finds topics of a few sentences, as short videos have.
+        (total_words / 10).clamp(EMBEDDED_MIN_WORDS, SHORT_MIN_WORDS)
     } else {
         SHORT_MIN_WORDS
     };
     let mut candidates: Vec<(f64, usize, usize)> = (1..n)
         .map(|g| {
-            let mut score = evidence[g - 1];
+            // With embeddings the combined valleys replace the lexical ones.
+            let (lexical, meant) = match &meaning {
+                Some(m) => (0.0, m[g - 1]),
+                None => (evidence[g - 1], 0.0),
+            };
             let mut gap_words = min_words;
-            match doc.cues[g].map(|c| c.strength) {
+            let mut score = match doc.cues[g].map(|c| c.strength) {
                 Some(CueStrength::Strong) => {
-                    score += STRONG_CUE;
                     gap_words = CUE_MIN_WORDS;
+                    STRONG_CUE + lexical + meant
                 }
                 Some(CueStrength::Weak) => {
-                    score += WEAK_CUE;
                     gap_words = CUE_MIN_WORDS;
+                    WEAK_CUE + lexical + meant
                 }
-                None if evidence[g - 1] < relative_cutoff => return (0.0, g, gap_words),
-                None => {}
-            }
+                None if short && meaning.is_none() => return (0.0, g, gap_words),
+                None if short => meant,
+                None => lexical + meant,
+            };
             if doc.sentences[g].pause_before_ms >= pauses.long_ms {
                 score += LONG_PAUSE;
             }

@@ -28,6 +28,12 @@ const INTRO_MIN_SENTENCES: usize = 4;
 const QUOTES_MIN_SENTENCES: usize = 6;
 /// Longest heading, in words.
 const HEADING_MAX_WORDS: usize = 6;
+/// With embeddings: how many of a section's most frequent candidate phrases are weighed by
+/// meaning, and how much closeness to the section and to another section count against
+/// frequency (the strongest candidate's frequency counts 1).
+const HEADING_CANDIDATES: usize = 12;
+const MEANING_WEIGHT: f64 = 2.0;
+const DISTINCTNESS_WEIGHT: f64 = 1.0;
 
 /// Limits on how many tags and quotes to pick.
 #[derive(Debug, Clone, Copy)]
@@ -327,6 +333,14 @@ fn headings(
     let mut used_lead: Vec<u32> = Vec::new();
     let mut headings = Vec::with_capacity(sections.len());
     let mut topics = Vec::with_capacity(sections.len());
+    // Each section's mean sentence vector, for how close a phrase is to its own section and to
+    // the others.
+    let centroids: Option<Vec<Vec<f64>>> = embedded.map(|e| {
+        sections
+            .iter()
+            .map(|r| mean(&e.sentences[r.clone()]))
+            .collect()
+    });
     for (k, range) in sections.iter().enumerate() {
         // An announcement in the section's first sentences names it.
         let opening_words = range
@@ -345,7 +359,7 @@ fn headings(
         if let Some(p) = announced_topic {
             pool.push((p, f64::INFINITY));
         }
-        let centroid = embedded.map(|e| mean(&e.sentences[range.clone()]));
+        let centroid = centroids.as_ref().map(|c| &c[k]);
         let mut counted: HashMap<Vec<String>, (Phrase, u32)> = HashMap::new();
         for p in candidates(doc, range) {
             let e = counted.entry(phrase_key(doc, &p)).or_insert((p.clone(), 0));
@@ -372,25 +386,29 @@ fn headings(
                 (p, (weight + repeated) * noun_factor)
             })
             .collect();
-        if let (Some(e), Some(centroid)) = (embedded, &centroid) {
-            // Meaning counts as much as frequency among the strongest few.
-            scored.sort_by(|a, b| b.1.total_cmp(&a.1));
-            scored.truncate(12);
+        if let (Some(e), Some(centroid), Some(all)) = (embedded, centroid, &centroids) {
+            // Among the strongest few by frequency, meaning decides: how close the phrase is to
+            // what its section says, less how close it is to what another section says.
+            scored.sort_by(by_score);
+            scored.truncate(HEADING_CANDIDATES);
             let top = scored.first().map_or(1.0, |s| s.1.max(1e-9));
             let texts: Vec<String> = scored.iter().map(|(p, _)| phrase_text(doc, p)).collect();
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             if let Some(vectors) = e.embedder.embed(&refs).filter(|v| v.len() == refs.len()) {
                 for ((_, score), v) in scored.iter_mut().zip(vectors) {
                     let v: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
-                    *score = *score / top + 2.0 * dense_cosine(&v, centroid);
+                    let elsewhere = all
+                        .iter()
+                        .enumerate()
+                        .filter(|&(j, _)| j != k)
+                        .map(|(_, c)| dense_cosine(&v, c))
+                        .fold(0.0, f64::max);
+                    *score = *score / top + MEANING_WEIGHT * dense_cosine(&v, centroid)
+                        - DISTINCTNESS_WEIGHT * elsewhere;
                 }
             }
         }
-        scored.sort_by(|a, b| {
-            b.1.total_cmp(&a.1)
-                .then(a.0.sentence.cmp(&b.0.sentence))
-                .then(a.0.words.start.cmp(&b.0.words.start))
-        });
+        scored.sort_by(by_score);
         pool.extend(scored);
         let mut chosen = None;
         for (p, _) in &pool {
@@ -420,6 +438,15 @@ fn headings(
         topics.push(text);
     }
     (headings, topics)
+}
+
+/// Candidates best first; among equals, the one said first (candidates are counted in a hash
+/// map, whose order is not the same twice).
+fn by_score(a: &(Phrase, f64), b: &(Phrase, f64)) -> std::cmp::Ordering {
+    b.1.total_cmp(&a.1)
+        .then(a.0.sentence.cmp(&b.0.sentence))
+        .then(a.0.words.start.cmp(&b.0.words.start))
+        .then(a.0.words.end.cmp(&b.0.words.end))
 }
 
 fn mean(vectors: &[Vec<f32>]) -> Vec<f64> {

@@ -129,7 +129,7 @@ pub fn sample_frames(
             continue;
         }
         last_time = Some(time_ms);
-        let frame = video.to_rgb(&first, width, time_ms)?;
+        let frame = video.convert_to_rgb(&first, width, time_ms)?;
         let mut later = None;
         for _ in 0..FOLLOW_FRAMES {
             let Some(next) = video.next_frame(&mut input)? else {
@@ -142,7 +142,7 @@ pub fn sample_frames(
             }
         }
         let later = match later {
-            Some((next, next_ms)) => Some(video.to_rgb(&next, width, next_ms)?),
+            Some((next, next_ms)) => Some(video.convert_to_rgb(&next, width, next_ms)?),
             None => None,
         };
         samples.push(FrameSample { frame, later });
@@ -180,7 +180,7 @@ pub fn frame_at(path: &Path, time_ms: i64, max_width: u32) -> Result<RgbFrame, F
         path: path.to_path_buf(),
     })?;
     let width = decoded.width().min(max_width.max(1));
-    video.to_rgb(&decoded, width, shown)
+    video.convert_to_rgb(&decoded, width, shown)
 }
 
 /// The picture in an image file (JPEG, PNG, WebP…) or the first frame of a video, scaled down to
@@ -233,13 +233,16 @@ fn container_duration_us(input: &format::context::Input) -> Option<i64> {
 }
 
 /// A decoder for a file's video stream, with the scaler it last used.
+/// What a scaler was made for: source width, height and pixel format, target width and height.
+type ScalerKey = (u32, u32, format::Pixel, u32, u32);
+
 struct VideoDecoder {
     path: PathBuf,
     index: usize,
     time_base: Rational,
     start: i64,
     decoder: ffmpeg::decoder::Video,
-    scaler: Option<(scaling::Context, (u32, u32, format::Pixel, u32, u32))>,
+    scaler: Option<(scaling::Context, ScalerKey)>,
     eof: bool,
 }
 
@@ -345,7 +348,7 @@ impl VideoDecoder {
     }
 
     /// `decoded` as RGB, `width` pixels wide with the picture's shape kept.
-    fn to_rgb(
+    fn convert_to_rgb(
         &mut self,
         decoded: &frame::Video,
         width: u32,

@@ -1,4 +1,4 @@
-//! Vidpress media: fetching a video's audio with yt-dlp ([`fetch()`]) and decoding any
+//! Vidpress media: fetching a video's audio and title with yt-dlp ([`fetch_video`]) and decoding any
 //! container and codec FFmpeg knows into 16 kHz mono `f32` samples ([`decode_audio`],
 //! [`decode_audio_chunks`], [`AudioDecoder`]), the title a file carries ([`media_title`]), and
 //! video frames and thumbnails as RGB pictures for header images ([`frames`]). This crate knows
@@ -14,8 +14,8 @@ pub use audio::{
     decode_audio_chunks, decode_audio_with, probe_audio,
 };
 pub use fetch::{
-    DEFAULT_EXTRACTORS, FetchError, FetchOptions, FetchProgress, default_ytdlp, fetch, is_url,
-    thumbnail_of,
+    DEFAULT_EXTRACTORS, FetchError, FetchOptions, FetchProgress, Fetched, default_ytdlp, fetch,
+    fetch_video, is_url, thumbnail_of,
 };
 pub use frames::{
     FrameError, FrameSample, RgbFrame, decode_picture, frame_at, has_video, sample_frames,

@@ -220,6 +220,22 @@ pub async fn set_media_path(
     Ok(())
 }
 
+/// Replaces a video's title, on the caller's transaction: the title the site gives a video that
+/// was stored under a placeholder (the URL it was pasted as).
+pub async fn set_title(
+    conn: &mut AnyConnection,
+    video: VideoKey,
+    title: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE videos SET title = $1, updated_at = $2 WHERE id = $3")
+        .bind(title)
+        .bind(now_ms())
+        .bind(video.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Stores a video's transcript on the caller's transaction; a second store for the same video
 /// keeps the first (steps are idempotent).
 pub async fn save_transcript(

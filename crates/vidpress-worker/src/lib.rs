@@ -7,6 +7,7 @@ pub mod pipeline;
 mod pool;
 pub mod probe;
 mod registry;
+mod spelling;
 pub mod websub;
 
 pub use export::ExportJobs;

@@ -14,7 +14,8 @@ use std::time::Duration;
 use tokio::sync::{OnceCell, watch};
 use tracing::{info, warn};
 use vidpress_core::{JobKind, MediaUrl, Transcript, VideoId, VideoMeta, VideoSource};
-use vidpress_draft::DraftOptions;
+use vidpress_draft::{Aids, DraftOptions, Embedder};
+use vidpress_embed::MiniLm;
 use vidpress_media::{AudioError, DecodeOptions, FetchError, FetchOptions};
 use vidpress_store::videos::{self, NewDraft, StoredTranscript};
 use vidpress_store::{Video, VideoKey, VideoState, now_ms};
@@ -22,6 +23,7 @@ use vidpress_transcribe::Device;
 use vidpress_transcribe::engine::{Engine, TranscribeOptions};
 use vidpress_transcribe::models::ModelStore;
 
+use crate::spelling::Dictionaries;
 use crate::{JobContext, JobError, Registry};
 
 /// What the pipeline needs to run.
@@ -45,6 +47,12 @@ pub struct PipelineConfig {
     /// Where Whisper runs.
     pub device: Device,
     pub draft: DraftOptions,
+    /// The sentence-embedding model's folder (`vidpress models install minilm`), loaded on the
+    /// first draft; without it drafts are made from the words, pauses and cues alone.
+    pub embedding_model: Option<PathBuf>,
+    /// Where the Hunspell dictionaries are (`/usr/share/hunspell` on Debian); a transcript
+    /// whose language has no dictionary there is not spell-checked.
+    pub dictionaries_dir: Option<PathBuf>,
     /// Attempts each step gets.
     pub max_attempts: u32,
     /// Where header images are kept (`video-<id>/header-<job>.jpg` and its square version);
@@ -52,20 +60,52 @@ pub struct PipelineConfig {
     pub images_dir: PathBuf,
 }
 
-/// The pipeline's handlers and the state they share (the loaded Whisper model).
+/// The pipeline's handlers and the state they share (the loaded Whisper model, the
+/// sentence-embedding model and the spelling dictionaries), each loaded once per process.
 #[derive(Debug)]
 pub struct Pipeline {
     config: PipelineConfig,
     engine: OnceCell<Arc<Engine>>,
+    embedder: OnceCell<Option<Arc<MiniLm>>>,
+    dictionaries: Dictionaries,
 }
 
 impl Pipeline {
-    /// A pipeline; the model is loaded on first use.
+    /// A pipeline; the models are loaded on first use.
     pub fn new(config: PipelineConfig) -> Arc<Pipeline> {
+        let dictionaries = Dictionaries::new(config.dictionaries_dir.clone());
         Arc::new(Pipeline {
             config,
             engine: OnceCell::new(),
+            embedder: OnceCell::new(),
+            dictionaries,
         })
+    }
+
+    /// The sentence-embedding model, loaded on first use; `None` (with one warning) when it is
+    /// not installed or does not load.
+    async fn embedder(&self) -> Option<Arc<MiniLm>> {
+        self.embedder
+            .get_or_init(|| async {
+                let dir = self.config.embedding_model.clone()?;
+                let shown = dir.display().to_string();
+                match tokio::task::spawn_blocking(move || MiniLm::load(&dir)).await {
+                    Ok(Ok(model)) => {
+                        info!(model = %shown, "sentence-embedding model loaded");
+                        Some(Arc::new(model))
+                    }
+                    Ok(Err(e)) => {
+                        warn!(error = %e, "sentence embeddings are off: drafts use the words alone");
+                        None
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "loading the sentence-embedding model crashed; drafts use the words alone");
+                        None
+                    }
+                }
+            })
+            .await
+            .clone()
     }
 
     /// Registers the four steps.
@@ -222,12 +262,12 @@ impl Pipeline {
     }
 
     async fn fetch(self: Arc<Self>, ctx: JobContext, video: Video) -> Result<(), JobError> {
-        let path = match video
+        let (path, title) = match video
             .media_path
             .as_deref()
             .filter(|p| Path::new(p).is_file())
         {
-            Some(path) => PathBuf::from(path),
+            Some(path) => (PathBuf::from(path), None),
             None => {
                 let url = download_url(&self.config.youtube_base_url, &video).ok_or_else(|| {
                     JobError::Permanent("the video has neither a URL nor a media file".into())
@@ -243,7 +283,7 @@ impl Pipeline {
                 })?;
                 let (progress, reporter) = Progress::start(&ctx);
                 let fetched =
-                    vidpress_media::fetch(&url, &dir, "source", &self.config.fetch, |p| {
+                    vidpress_media::fetch_video(&url, &dir, "source", &self.config.fetch, |p| {
                         let pct = p.percent.unwrap_or(0.0).clamp(0.0, 100.0) as u8;
                         progress.report(pct, format!("downloading {pct}%"));
                     });
@@ -252,12 +292,21 @@ impl Pipeline {
                     _ = ctx.cancelled() => return Err(JobError::Stopped),
                 };
                 reporter.finish().await;
-                result.map_err(fetch_error)?
+                let fetched = result.map_err(fetch_error)?;
+                (fetched.path, fetched.title)
             }
         };
         let path = path.to_string_lossy().into_owned();
+        // The site's own title replaces the placeholder a pasted URL was stored under; a title
+        // a person or the WebSub feed gave stays.
+        let title = title.filter(|_| given_title(&video).is_none());
         self.advance(&ctx, video.id, JobKind::Transcribe, |tx| {
-            Box::pin(async move { videos::set_media_path(tx, video.id, &path).await })
+            Box::pin(async move {
+                if let Some(title) = &title {
+                    videos::set_title(tx, video.id, title).await?;
+                }
+                videos::set_media_path(tx, video.id, &path).await
+            })
         })
         .await
     }
@@ -391,6 +440,8 @@ impl Pipeline {
             let given = given_title(&video);
             let media = video.media_path.clone();
             let options = self.config.draft.clone();
+            let embedder = self.embedder().await;
+            let dictionaries = self.dictionaries.clone();
             let draft = tokio::task::spawn_blocking(move || {
                 // A placeholder title gives way to the one the file carries; with neither, the
                 // draft makes one from its topics.
@@ -398,7 +449,12 @@ impl Pipeline {
                     .or_else(|| media.and_then(|m| vidpress_media::media_title(Path::new(&m))))
                     .unwrap_or_default();
                 let meta = VideoMeta { title, source };
-                vidpress_draft::format(&transcript, &meta, &options)
+                let dictionary = dictionaries.for_language(transcript.language());
+                let aids = Aids {
+                    embedder: embedder.as_deref().map(|e| e as &dyn Embedder),
+                    dictionary: dictionary.as_deref(),
+                };
+                vidpress_draft::format_with(&transcript, &meta, &options, &aids)
             })
             .await
             .map_err(|e| JobError::Retryable(format!("formatting crashed: {e}")))?;

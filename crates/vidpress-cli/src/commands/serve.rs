@@ -75,8 +75,25 @@ pub fn pipeline_config(config: &Config) -> PipelineConfig {
         },
         device: config.device,
         draft: DraftOptions::default(),
+        embedding_model: embedding_model(&config.models_dir),
+        dictionaries_dir: Some(config.dictionaries_dir.clone()),
         max_attempts: config.job_max_attempts,
     }
+}
+
+/// The installed sentence-embedding model; without it drafts are still made, from the words
+/// alone, with one warning.
+pub fn embedding_model(models_dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    let found = vidpress_embed::installed(models_dir);
+    if found.is_none() {
+        tracing::warn!(
+            models_dir = %models_dir.display(),
+            "sentence embeddings are off: the MiniLM model is not installed \
+             (`vidpress models install minilm`), so drafts find topics and headings from the \
+             words, pauses and spoken cues alone"
+        );
+    }
+    found
 }
 
 /// The installed voice-activity model; without it transcription still runs, with one warning.

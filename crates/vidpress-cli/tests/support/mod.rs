@@ -234,6 +234,22 @@ impl Api {
             .unwrap()
     }
 
+    /// Submits a video URL without a title, as a person pasting a link does.
+    pub async fn submit_untitled_url(&self, url: &str) -> i64 {
+        let resp = self
+            .client
+            .post(format!("{}/api/videos", self.base))
+            .bearer_auth(TOKEN)
+            .json(&serde_json::json!({ "url": url }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 202, "{}", resp.text().await.unwrap());
+        resp.json::<serde_json::Value>().await.unwrap()["video_id"]
+            .as_i64()
+            .unwrap()
+    }
+
     pub async fn upload(&self, path: &Path) -> i64 {
         let bytes = std::fs::read(path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();

@@ -118,14 +118,40 @@ pub struct FetchProgress {
 /// Marks our lines in yt-dlp's output, so no other line can be mistaken for them.
 const PROGRESS_TAG: &str = "vidpress-progress";
 const FILE_TAG: &str = "vidpress-file";
+const TITLE_TAG: &str = "vidpress-title";
 
 /// How many lines of yt-dlp's stderr are kept for error messages.
 const STDERR_TAIL: usize = 20;
 
+/// A downloaded video: its audio file, and its title when the site gives one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// The downloaded file.
+    pub path: PathBuf,
+    /// The video's title from the site's metadata (YouTube's title, a page's `og:title`);
+    /// `None` when the site gives none, or only the name of the file a link points at.
+    pub title: Option<String>,
+}
+
 /// Downloads the audio of the video at `url` into `out_dir` as `file_stem.<ext>` (the
-/// extension is the source's, e.g. `m4a`, `webm`) and returns the file's path. The video's
-/// thumbnail, when the site offers one, is kept beside it as `file_stem.thumb.<ext>`
-/// ([`thumbnail_of`] finds it).
+/// extension is the source's, e.g. `m4a`, `webm`) and returns the file's path; [`fetch_video`]
+/// also returns the video's title.
+pub async fn fetch(
+    url: &str,
+    out_dir: &Path,
+    file_stem: &str,
+    opts: &FetchOptions,
+    on_progress: impl FnMut(FetchProgress) + Send,
+) -> Result<PathBuf, FetchError> {
+    fetch_video(url, out_dir, file_stem, opts, on_progress)
+        .await
+        .map(|f| f.path)
+}
+
+/// Downloads the audio of the video at `url` into `out_dir` as `file_stem.<ext>` (the
+/// extension is the source's, e.g. `m4a`, `webm`) and returns the file's path and the title
+/// yt-dlp read from the site's metadata. The video's thumbnail, when the site offers one, is
+/// kept beside it as `file_stem.thumb.<ext>` ([`thumbnail_of`] finds it).
 ///
 /// yt-dlp picks the best audio-only format (or the best combined one when there is none)
 /// and never expands playlists. The download is checked with FFmpeg: a file that is not
@@ -133,13 +159,13 @@ const STDERR_TAIL: usize = 20;
 /// timeout or cancellation (dropping the future), yt-dlp and its children are killed and the
 /// files this call created are removed.
 #[tracing::instrument(skip(opts, on_progress), fields(ytdlp = %opts.ytdlp.display()))]
-pub async fn fetch(
+pub async fn fetch_video(
     url: &str,
     out_dir: &Path,
     file_stem: &str,
     opts: &FetchOptions,
     mut on_progress: impl FnMut(FetchProgress) + Send,
-) -> Result<PathBuf, FetchError> {
+) -> Result<Fetched, FetchError> {
     if !is_url(url) {
         return Err(FetchError::NotAUrl {
             url: url.to_string(),
@@ -218,6 +244,7 @@ pub async fn fetch(
     let mut stderr = BufReader::new(stderr).lines();
     let (mut stdout_open, mut stderr_open) = (true, true);
     let mut downloaded: Option<PathBuf> = None;
+    let mut title: Option<String> = None;
     let mut errors: Vec<String> = Vec::new();
     let mut tail: VecDeque<String> = VecDeque::with_capacity(STDERR_TAIL);
     let (mut filtered_out, mut too_large) = (false, false);
@@ -239,6 +266,8 @@ pub async fn fetch(
                         }
                     } else if let Some(rest) = line.strip_prefix(FILE_TAG) {
                         downloaded = Some(PathBuf::from(rest.trim_start()));
+                    } else if let Some(rest) = line.strip_prefix(TITLE_TAG) {
+                        title = site_title(rest, url);
                     } else if line.contains("does not pass filter") {
                         filtered_out = true;
                     } else if line.contains("larger than max-filesize") {
@@ -379,7 +408,7 @@ pub async fn fetch(
             if let Some(thumbnail) = thumbnail_of(&path) {
                 cleanup.keep(&thumbnail);
             }
-            Ok(path)
+            Ok(Fetched { path, title })
         }
         Err(reason) => Err(FetchError::NotMedia {
             url: url.to_string(),
@@ -407,6 +436,32 @@ const THUMBNAIL_SUFFIX: &str = ".thumb";
 /// Whether a file name is one of yt-dlp's unfinished downloads.
 fn is_partial(name: &str) -> bool {
     name.ends_with(".part") || name.ends_with(".ytdl")
+}
+
+/// The title yt-dlp printed, unless it is missing (`NA`) or only the name of the file the URL
+/// points at (what yt-dlp's generic extractor calls a plain media link).
+fn site_title(printed: &str, url: &str) -> Option<String> {
+    let title = printed.trim();
+    if title.is_empty() || title == "NA" {
+        return None;
+    }
+    let file_stem = url::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            u.path_segments()
+                .and_then(|mut s| s.next_back().map(str::to_owned))
+        })
+        .map(|name| {
+            let name = percent_encoding::percent_decode_str(&name)
+                .decode_utf8_lossy()
+                .into_owned();
+            match name.rsplit_once('.') {
+                Some((stem, _)) if !stem.is_empty() => stem.to_owned(),
+                _ => name,
+            }
+        })
+        .unwrap_or_default();
+    (title != file_stem).then(|| title.to_owned())
 }
 
 /// yt-dlp's exit status when a `--break-match-filters` filter rejects the video: with ours,
@@ -462,6 +517,8 @@ fn ytdlp_args(out_dir: &Path, file_stem: &str, opts: &FetchOptions) -> Vec<OsStr
         "--progress",
         "--progress-template",
         "download:vidpress-progress %(progress.status)s %(progress.downloaded_bytes)s %(progress.total_bytes)s %(progress.total_bytes_estimate)s %(progress.eta)s %(progress.speed)s",
+        "--print",
+        "after_move:vidpress-title %(title)s",
         "--print",
         "after_move:vidpress-file %(filepath)s",
     ]
@@ -630,6 +687,34 @@ impl Drop for Cleanup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_site_title_is_kept_and_a_file_name_is_not() {
+        let page = "http://127.0.0.1:8000/watch.html";
+        assert_eq!(
+            site_title(" Fixing Things Around the House", page).as_deref(),
+            Some("Fixing Things Around the House")
+        );
+        assert_eq!(
+            site_title(
+                " Me at the zoo",
+                "https://www.youtube.com/watch?v=jNQXAC9IVRw"
+            )
+            .as_deref(),
+            Some("Me at the zoo")
+        );
+        assert_eq!(site_title(" NA", page), None);
+        assert_eq!(site_title(" ", page), None);
+        // yt-dlp names a plain link to a media file after the file.
+        assert_eq!(
+            site_title(" speech", "http://127.0.0.1:8000/speech.mp4"),
+            None
+        );
+        assert_eq!(
+            site_title(" my talk", "http://127.0.0.1:8000/media/my%20talk.m4a?x=1"),
+            None
+        );
+    }
 
     #[test]
     fn recognises_urls() {
