@@ -327,10 +327,12 @@ pub fn remove_other_headers(dir: &Path, keep: &Path) {
     for entry in entries.filter_map(Result::ok) {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with("header-") && path != keep && path != keep_square {
-            if let Err(error) = std::fs::remove_file(&path) {
-                tracing::warn!(path = %path.display(), %error, "could not remove an old header image");
-            }
+        if name.starts_with("header-")
+            && path != keep
+            && path != keep_square
+            && let Err(error) = std::fs::remove_file(&path)
+        {
+            tracing::warn!(path = %path.display(), %error, "could not remove an old header image");
         }
     }
 }

@@ -21,7 +21,10 @@ fn pipeline(work_dir: &Path) -> std::sync::Arc<Pipeline> {
         transcribe: vidpress_transcribe::engine::TranscribeOptions::default(),
         device: vidpress_transcribe::Device::default(),
         draft: vidpress_draft::DraftOptions::default(),
+        embedding_model: None,
+        dictionaries_dir: None,
         max_attempts: 3,
+        images_dir: work_dir.join("images"),
     })
 }
 
