@@ -108,10 +108,22 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::websub::router())
         .merge(crate::views::router(&state))
         .merge(crate::assets::router())
+        // A route of its own, so an unknown path passes through the layers below like any page
+        // (security headers, metrics) instead of axum's bare default.
+        .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::metrics::track_http))
         .layer(axum::middleware::map_response(crate::security::headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The page for a path no route has.
+async fn not_found() -> axum::response::Response {
+    crate::views::error_page(
+        axum::http::StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is nothing at this address. Check the link, or go back to your videos.",
+    )
 }
 
 /// Whether a path takes a media upload, which may rightly take longer than any fixed time.
