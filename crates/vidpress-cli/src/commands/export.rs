@@ -395,15 +395,9 @@ fn copy_image(image: Option<&str>, out: &Path, slug: &str) -> anyhow::Result<Opt
     Ok(Some(name))
 }
 
-/// Epoch milliseconds as RFC 3339 (UTC).
+/// Epoch milliseconds as RFC 3339 (UTC, whole seconds).
 pub fn rfc3339(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.replace_nanosecond(0)
-                .ok()?
-                .format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned())
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .map(vidpress_publish::format_utc)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
 }
