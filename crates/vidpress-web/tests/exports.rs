@@ -352,26 +352,34 @@ async fn connections_and_exports_in_the_api() {
     assert_eq!(list[0]["name"], "blog");
     assert!(list[0].get("secret").is_none() && list[0].get("sealed_secret").is_none());
 
-    let queued = http
-        .post(api(&format!("/api/drafts/{draft}/exports")))
-        .bearer_auth(API_TOKEN)
-        .json(&serde_json::json!({ "connection_id": id, "status": "publish" }))
-        .send()
-        .await
-        .unwrap();
+    let request_export = |body: &serde_json::Value| {
+        let request = http
+            .post(api(&format!("/api/drafts/{draft}/exports")))
+            .bearer_auth(API_TOKEN)
+            .json(body);
+        async move { request.send().await.unwrap() }
+    };
+    let read_export = |export: &serde_json::Value| {
+        let request = http
+            .get(api(&format!("/api/exports/{}", export["id"])))
+            .bearer_auth(API_TOKEN);
+        async move {
+            request
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let queued =
+        request_export(&serde_json::json!({ "connection_id": id, "status": "publish" })).await;
     assert_eq!(queued.status(), StatusCode::ACCEPTED);
     let export: serde_json::Value = queued.json().await.unwrap();
     assert_eq!(export["state"], "queued");
     run_exports(&app).await;
-    let export: serde_json::Value = http
-        .get(api(&format!("/api/exports/{}", export["id"])))
-        .bearer_auth(API_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let export: serde_json::Value = read_export(&export).await;
     assert_eq!(export["state"], "succeeded", "{export}");
     assert_eq!(export["post_status"], "publish");
     let url = export["remote_url"].as_str().unwrap();
@@ -382,15 +390,10 @@ async fn connections_and_exports_in_the_api() {
     );
 
     // Scheduled through the API: RFC 3339 in, the same time (UTC) back; a bad time is a 400.
-    let refused = http
-        .post(api(&format!("/api/drafts/{draft}/exports")))
-        .bearer_auth(API_TOKEN)
-        .json(&serde_json::json!({
-            "connection_id": id, "status": "schedule", "publish_at": "tomorrow"
-        }))
-        .send()
-        .await
-        .unwrap();
+    let refused = request_export(&serde_json::json!({
+        "connection_id": id, "status": "schedule", "publish_at": "tomorrow"
+    }))
+    .await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     assert!(
         refused
@@ -399,29 +402,16 @@ async fn connections_and_exports_in_the_api() {
             .unwrap()
             .contains("is not a time to publish at")
     );
-    let queued = http
-        .post(api(&format!("/api/drafts/{draft}/exports")))
-        .bearer_auth(API_TOKEN)
-        .json(&serde_json::json!({
-            "connection_id": id, "status": "schedule", "publish_at": "2099-12-03T10:00:00+01:00"
-        }))
-        .send()
-        .await
-        .unwrap();
+    let queued = request_export(&serde_json::json!({
+        "connection_id": id, "status": "schedule", "publish_at": "2099-12-03T10:00:00+01:00"
+    }))
+    .await;
     assert_eq!(queued.status(), StatusCode::ACCEPTED);
     let export: serde_json::Value = queued.json().await.unwrap();
     assert_eq!(export["post_status"], "schedule");
     assert_eq!(export["publish_at"], "2099-12-03T09:00:00Z");
     run_exports(&app).await;
-    let export: serde_json::Value = http
-        .get(api(&format!("/api/exports/{}", export["id"])))
-        .bearer_auth(API_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let export: serde_json::Value = read_export(&export).await;
     assert_eq!(export["state"], "succeeded", "{export}");
 
     let vtt = http
