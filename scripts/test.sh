@@ -11,10 +11,22 @@ ensure_apt "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 ensure_rust
 ensure_python_tools
 ensure_postgres
-ensure_export_peers
 export VIDPRESS_TEST_POSTGRES_URL="${VIDPRESS_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-cargo build --locked --bin vidpress
+# WordPress and Ghost install (Ghost from npm, minutes when cold) while the build runs.
+mkdir -p target
+peers_log="$repo_root/target/export-peers.log"
+log "installing the export peers in the background (log: $peers_log)"
+bash "$repo_root/scripts/export-peers.sh" >"$peers_log" 2>&1 &
+peers_pid=$!
+# The test build (which also builds the binary the model installer runs): building the binary
+# alone would build its dependencies a second time with other features.
+cargo test --workspace --locked --no-run
 ensure_model target/debug/vidpress
+if ! wait "$peers_pid"; then
+  cat "$peers_log" >&2
+  echo "test.sh: installing the export peers (WordPress, Ghost) failed; the log is above" >&2
+  exit 1
+fi
 
 if cargo nextest --version >/dev/null 2>&1; then
   log "running the test suite with cargo nextest"

@@ -498,7 +498,17 @@ fn tags(
         if out.len() >= max || words.is_empty() || words.len() > 3 {
             return;
         }
-        let cores: Vec<String> = words.iter().map(|w| crate::text::core(w)).collect();
+        // A tag names the thing, not its owner: "gutenberg press", not "gutenberg's press".
+        let cores: Vec<String> = words
+            .iter()
+            .map(|w| {
+                let core = crate::text::core(w);
+                match core.strip_suffix("'s") {
+                    Some(owner) if !owner.is_empty() => owner.to_owned(),
+                    _ => core,
+                }
+            })
+            .collect();
         if cores
             .iter()
             .any(|c| !lang.is_content(c) || lang.is_stop_anywhere(c))

@@ -201,6 +201,11 @@ fn tags_are_few_distinct_keyphrases_without_stop_words_in_any_language() {
                     "{}: tag `{tag}` has the stop word `{w}`",
                     s.name
                 );
+                assert!(
+                    !w.ends_with("'s"),
+                    "{}: tag `{tag}` keeps a possessive",
+                    s.name
+                );
             }
         }
     }

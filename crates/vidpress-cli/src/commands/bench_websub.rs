@@ -1,7 +1,7 @@
 //! `vidpress bench websub`: signed WebSub notifications verified, parsed and stored per second,
 //! with latency percentiles. The real server (`vidpress serve --no-workers`, this binary) runs
-//! as its own process on SQLite; this process is the load generator, over loopback HTTP/1.1
-//! keep-alive connections, like a hub's deliveries.
+//! as its own process on SQLite and then on PostgreSQL; this process is the load generator, over
+//! loopback HTTP/1.1 keep-alive connections, like a hub's deliveries.
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use vidpress_core::ChannelId;
 use vidpress_store::channels::NewSubscription;
-use vidpress_store::{Store, StoreOptions};
+use vidpress_store::scratch::ScratchDb;
 use vidpress_websub::{Algorithm, CallbackToken, Secret, sign};
 
 const CHANNEL: &str = "UCuAXFkgsw1L7xaCfnd5JJOw";
@@ -26,6 +26,9 @@ pub struct WebsubBenchArgs {
     /// Concurrent connections.
     #[arg(long, default_value_t = 16)]
     pub connections: usize,
+    /// Skip PostgreSQL (it is read from VIDPRESS_TEST_POSTGRES_URL, default the local server).
+    #[arg(long)]
+    pub sqlite_only: bool,
 }
 
 /// A YouTube-style push for one upload (about 1 KiB, like the hub's).
@@ -58,10 +61,25 @@ impl Drop for Server {
 /// Runs the benchmark and prints a Markdown table.
 pub async fn run(args: &WebsubBenchArgs) -> anyhow::Result<()> {
     ensure!(args.connections > 0, "--connections must be at least 1");
+    println!(
+        "Server `vidpress serve --no-workers` in its own process, {} connections, {} \
+         notifications per phase, sha1 signatures",
+        args.connections, args.notifications
+    );
+    println!("| database | phase | notifications/s | p50 ms | p99 ms | max ms |");
+    println!("|---|---|---|---|---|---|");
+    run_on(args, "SQLite (WAL)", ScratchDb::sqlite().await?).await?;
+    if !args.sqlite_only {
+        let db = ScratchDb::postgres(&super::bench::postgres_server_url()).await?;
+        run_on(args, "PostgreSQL", db).await?;
+    }
+    Ok(())
+}
+
+/// Both phases against one database.
+async fn run_on(args: &WebsubBenchArgs, database: &str, db: ScratchDb) -> anyhow::Result<()> {
+    let store = &db.store;
     let dir = tempfile::tempdir().context("Failed to create a temporary directory")?;
-    let database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let store = Store::connect(&database_url, &StoreOptions::default()).await?;
-    store.migrate().await?;
     let owner = store.ensure_user("bench@localhost").await?;
     let channel = ChannelId::parse(CHANNEL)?;
     let token = CallbackToken::generate();
@@ -90,7 +108,8 @@ pub async fn run(args: &WebsubBenchArgs) -> anyhow::Result<()> {
     let mut child = tokio::process::Command::new(exe);
     child
         .args(["serve", "--no-workers"])
-        .env("VIDPRESS_DATABASE_URL", &database_url)
+        .env_remove("VIDPRESS_CONFIG")
+        .env("VIDPRESS_DATABASE_URL", &db.url)
         .env("VIDPRESS_DATA_DIR", dir.path())
         .env("VIDPRESS_LISTEN", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
@@ -136,17 +155,10 @@ pub async fn run(args: &WebsubBenchArgs) -> anyhow::Result<()> {
     );
     drive(&http, &url, warmup, args.connections).await?;
 
-    println!(
-        "SQLite (WAL), server `vidpress serve --no-workers` in its own process, {} connections, \
-         {} notifications per phase, sha1 signatures",
-        args.connections, args.notifications
-    );
-    println!("| phase | notifications/s | p50 ms | p99 ms | max ms |");
-    println!("|---|---|---|---|---|");
     for phase in ["new video each", "repeat (deduplicated)"] {
         let stats = drive(&http, &url, bodies.clone(), args.connections).await?;
         println!(
-            "| {phase} | {:.0} | {:.2} | {:.2} | {:.2} |",
+            "| {database} | {phase} | {:.0} | {:.2} | {:.2} | {:.2} |",
             stats.per_second, stats.p50_ms, stats.p99_ms, stats.max_ms
         );
     }
@@ -158,8 +170,7 @@ pub async fn run(args: &WebsubBenchArgs) -> anyhow::Result<()> {
         videos == expected && jobs == expected,
         "expected {expected} videos and fetch jobs, found {videos} videos and {jobs} jobs"
     );
-    println!("stored: {videos} videos, {jobs} fetch jobs (one each, as expected)");
-    store.close().await;
+    println!("{database}: stored {videos} videos, {jobs} fetch jobs (one each, as expected)");
     Ok(())
 }
 
