@@ -56,7 +56,7 @@ impl TextEncoder {
             "gelu" => Activation::Gelu,
             other => candle_core::bail!("unknown hidden_act {other}"),
         };
-        if c.num_attention_heads == 0 || c.hidden_size % c.num_attention_heads != 0 {
+        if c.num_attention_heads == 0 || !c.hidden_size.is_multiple_of(c.num_attention_heads) {
             candle_core::bail!("hidden_size is not a multiple of num_attention_heads");
         }
         let vb = vb.pp("text_model");

@@ -197,7 +197,10 @@ impl Layout {
 
 #[derive(Debug)]
 enum Decoder {
-    Full { vae: vae::AutoEncoderKL, scale: f64 },
+    Full {
+        vae: Box<vae::AutoEncoderKL>,
+        scale: f64,
+    },
     Tiny(taesd::TinyDecoder),
 }
 
@@ -301,8 +304,10 @@ impl DiffusionModel {
             _ => {
                 let vb = weights::load(&layout.vae.1, dtype, &device)?;
                 Decoder::Full {
-                    vae: vae::AutoEncoderKL::new(vb, 3, 3, vae_file.to_candle())
-                        .map_err(|e| invalid(&layout.vae.1, e))?,
+                    vae: Box::new(
+                        vae::AutoEncoderKL::new(vb, 3, 3, vae_file.to_candle())
+                            .map_err(|e| invalid(&layout.vae.1, e))?,
+                    ),
                     scale: vae_file.scaling_factor,
                 }
             }
