@@ -123,6 +123,30 @@ pub struct Config {
     /// A separate address that serves only `/metrics` (e.g. `127.0.0.1:9464`), for web nodes
     /// and `vidpress worker` processes alike; unset, none.
     pub metrics_listen: Option<SocketAddr>,
+    /// The diffusion model header images are drawn with: a folder name under `models_dir`
+    /// (default `sd-turbo`), a path, or `off`. Without its files, headers come from the video.
+    pub diffusion_model: String,
+    /// Seconds a worker keeps the diffusion model in memory after its last picture.
+    pub diffusion_idle_seconds: u64,
+    /// Steps per picture; unset, the model's default (1 for turbo models, else 25).
+    pub diffusion_steps: Option<usize>,
+    /// Classifier-free guidance scale; unset, the model's default (0 for turbo models, else 7.5).
+    pub diffusion_guidance: Option<f64>,
+    /// `auto` (the small `taesd/` decoder when the model folder has one), `full` or `tiny`.
+    pub diffusion_decoder: vidpress_imagegen::diffusion::DecoderChoice,
+}
+
+/// `auto`, `full` or `tiny`.
+#[derive(Debug, Clone, Copy)]
+struct Decoder(vidpress_imagegen::diffusion::DecoderChoice);
+
+impl FromStr for Decoder {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        vidpress_imagegen::diffusion::DecoderChoice::parse(s)
+            .map(Decoder)
+            .ok_or_else(|| format!("expected auto, full or tiny, got `{s}`"))
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -175,6 +199,11 @@ impl std::fmt::Debug for Config {
             .field("worker_heartbeat_seconds", &self.worker_heartbeat_seconds)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .field("metrics_listen", &self.metrics_listen)
+            .field("diffusion_model", &self.diffusion_model)
+            .field("diffusion_idle_seconds", &self.diffusion_idle_seconds)
+            .field("diffusion_steps", &self.diffusion_steps)
+            .field("diffusion_guidance", &self.diffusion_guidance)
+            .field("diffusion_decoder", &self.diffusion_decoder)
             .finish()
     }
 }
@@ -437,6 +466,17 @@ impl Config {
                 .get::<String>("metrics_token")?
                 .filter(|t| !t.is_empty()),
             metrics_listen: src.get("metrics_listen")?,
+            diffusion_model: src
+                .get::<String>("diffusion_model")?
+                .filter(|m| !m.trim().is_empty())
+                .unwrap_or_else(|| vidpress_imagegen::diffusion::DEFAULT_MODEL.to_owned()),
+            diffusion_idle_seconds: src.get("diffusion_idle_seconds")?.unwrap_or(300),
+            diffusion_steps: src.get::<Positive>("diffusion_steps")?.map(|p| p.0),
+            diffusion_guidance: src.get::<f64>("diffusion_guidance")?,
+            diffusion_decoder: src
+                .get::<Decoder>("diffusion_decoder")?
+                .map(|d| d.0)
+                .unwrap_or_default(),
             listen,
             data_dir,
         };

@@ -1,11 +1,15 @@
-//! Vidpress header images that need no model, so every draft gets a header a person would
-//! keep: the creator's thumbnail when the fetch kept one, otherwise the video's best keyframe
-//! with the title set over a readable band, otherwise (audio only, or nothing usable) a
-//! typographic card. [`fallback_header`] and [`remake`] never fail; [`save`] writes the 1200×630
-//! header and the square version as JPEG. This crate knows nothing about HTTP or the database.
+//! Vidpress header images. [`make_header`] (what the illustrate step calls) draws a picture
+//! with a Stable Diffusion model when one is installed ([`diffusion`]); otherwise, or when the
+//! model is missing or broken, it takes the header that needs no model, so every draft gets one
+//! a person would keep: the creator's thumbnail when the fetch kept one, otherwise the video's
+//! best keyframe with the title set over a readable band, otherwise (audio only, or nothing
+//! usable) a typographic card. [`make_header`], [`fallback_header`] and [`remake`] never fail;
+//! [`save`] writes the 1200×630 header and the square version as JPEG. This crate knows nothing
+//! about HTTP or the database.
 
 pub mod color;
 pub mod compose;
+pub mod diffusion;
 pub mod keyframe;
 pub mod style;
 pub mod text;
@@ -52,6 +56,8 @@ pub enum Origin {
     Keyframe { time_ms: i64 },
     /// A typographic card.
     Card,
+    /// A picture drawn by the diffusion model from this seed.
+    Diffusion { seed: i64 },
 }
 
 /// A header and its square version, with how they were made.
@@ -79,6 +85,7 @@ impl HeaderImages {
                 time_ms / 1000 % 60
             ),
             Origin::Card => "a title card".to_owned(),
+            Origin::Diffusion { seed } => format!("a picture drawn with seed {seed}"),
         };
         let made = format!("{made}, style {}", self.style);
         if self.notes.is_empty() {
@@ -111,6 +118,102 @@ pub fn fallback_header(input: &FallbackInput<'_>) -> HeaderImages {
     let mut images = title_card(input.title, input.style);
     images.notes = notes;
     images
+}
+
+/// What the illustrate step asks for: the draft's words, the video's files (while they are
+/// there), the style and seed the user picked, and the process's diffusion model.
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderRequest<'a> {
+    pub title: &'a str,
+    /// The draft's keyphrases, which join the title in the prompt.
+    pub tags: &'a [String],
+    pub media: Option<&'a Path>,
+    pub thumbnail: Option<&'a Path>,
+    pub style: Style,
+    pub seed: i64,
+    /// `None`: no picture is drawn.
+    pub diffusion: Option<&'a diffusion::DiffusionCache>,
+}
+
+/// A new draft's header: drawn by the diffusion model when one is installed and works, else
+/// [`fallback_header`]; the notes say which path made it and why diffusion was skipped. Never
+/// fails.
+#[tracing::instrument(skip_all, fields(title = request.title))]
+pub fn make_header(request: &HeaderRequest<'_>) -> HeaderImages {
+    let skipped = match draw(request) {
+        Ok(images) => return images,
+        Err(reason) => format!("diffusion skipped: {reason}"),
+    };
+    let mut images = fallback_header(&FallbackInput {
+        title: request.title,
+        media: request.media,
+        thumbnail: request.thumbnail,
+        style: request.style,
+    });
+    images.notes.insert(0, skipped);
+    images
+}
+
+/// A header made again with a new seed or style: drawn again when a diffusion model works,
+/// else [`remake`] from the picture an earlier header kept in `dir`.
+pub fn remake_header(dir: &Path, request: &HeaderRequest<'_>) -> HeaderImages {
+    let skipped = match draw(request) {
+        Ok(images) => return images,
+        Err(reason) => format!("diffusion skipped: {reason}"),
+    };
+    let mut images = remake(dir, request.title, request.style);
+    images.notes.insert(0, skipped);
+    images
+}
+
+/// The diffusion model's picture for `request`, cropped to both sizes; `Err` says why not.
+fn draw(request: &HeaderRequest<'_>) -> Result<HeaderImages, String> {
+    let cache = request
+        .diffusion
+        .ok_or("diffusion is off in this process")?;
+    let prompt = diffusion::prompt(request.title, request.tags, request.style);
+    // The seed's bits as they are: a negative seed is as good as any other.
+    let seed = request.seed as u64;
+    let run = || {
+        cache.with_model(|model| {
+            let drawn = model.draw(&prompt, diffusion::NEGATIVE_PROMPT, seed)?;
+            Ok::<_, diffusion::DiffusionError>((
+                drawn,
+                format!(
+                    "drawn by {} in {} step{}, {} decoder",
+                    model.name(),
+                    model.steps(),
+                    if model.steps() == 1 { "" } else { "s" },
+                    if model.tiny_decoder() {
+                        "small"
+                    } else {
+                        "full"
+                    },
+                ),
+            ))
+        })
+    };
+    let (drawn, how) = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(Ok(Ok(done))) => done,
+        Ok(Ok(Err(e))) => return Err(e.to_string()),
+        Ok(Err(reason)) => return Err(reason),
+        Err(_) => return Err("the diffusion model crashed while drawing".into()),
+    };
+    if diffusion::is_flat(&drawn.image) {
+        return Err("the model drew a flat picture (are its weights real?)".into());
+    }
+    let (w, h) = HEADER_SIZE;
+    Ok(HeaderImages {
+        header: compose::cover(&drawn.image, w, h),
+        square: compose::cover(&drawn.image, SQUARE_SIZE, SQUARE_SIZE),
+        origin: Origin::Diffusion { seed: request.seed },
+        style: request.style,
+        notes: vec![format!(
+            "{how}, {:.1} s; prompt \"{prompt}\"",
+            drawn.timings.total().as_secs_f64()
+        )],
+        source: None,
+    })
 }
 
 /// A typographic card in both sizes.
@@ -185,7 +288,7 @@ pub fn remake(dir: &Path, title: &str, style: Style) -> HeaderImages {
         (Some(image), Origin::Keyframe { time_ms }) => {
             keyframe_header(image, time_ms, title, style)
         }
-        (Some(_), Origin::Card) | (None, _) => {
+        (Some(_), Origin::Card | Origin::Diffusion { .. }) | (None, _) => {
             let mut card = title_card(title, style);
             card.notes.push(format!(
                 "the saved picture {} is unreadable",
@@ -307,7 +410,7 @@ pub fn save(images: &HeaderImages, dir: &Path, stem: &str) -> Result<SavedImages
     let name = match images.origin {
         Origin::Thumbnail => Some("source-thumbnail.jpg".to_owned()),
         Origin::Keyframe { time_ms } => Some(format!("source-keyframe-{time_ms}.jpg")),
-        Origin::Card => None,
+        Origin::Card | Origin::Diffusion { .. } => None,
     };
     if let (Some(source), Some(name)) = (&images.source, name)
         && saved_source(dir).is_none()

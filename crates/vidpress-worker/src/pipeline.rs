@@ -58,28 +58,71 @@ pub struct PipelineConfig {
     /// Where header images are kept (`video-<id>/header-<job>.jpg` and its square version);
     /// unlike the scratch space, this stays with the draft.
     pub images_dir: PathBuf,
+    /// The diffusion model's folder (`models/sd-turbo`); `None`: headers come from the video.
+    pub diffusion_model: Option<PathBuf>,
+    /// How pictures are drawn (steps, guidance, size, decoder).
+    pub diffusion: vidpress_imagegen::diffusion::DiffusionOptions,
+    /// How long the diffusion model stays in memory after its last picture.
+    pub diffusion_idle: Duration,
 }
 
 /// The pipeline's handlers and the state they share (the loaded Whisper model, the
-/// sentence-embedding model and the spelling dictionaries), each loaded once per process.
+/// sentence-embedding model, the spelling dictionaries and the diffusion model), each loaded
+/// once per process.
 #[derive(Debug)]
 pub struct Pipeline {
     config: PipelineConfig,
     engine: OnceCell<Arc<Engine>>,
     embedder: OnceCell<Option<Arc<MiniLm>>>,
     dictionaries: Dictionaries,
+    /// Draws one picture at a time; loaded on the first and released after the idle time.
+    diffusion: Arc<vidpress_imagegen::diffusion::DiffusionCache>,
 }
 
 impl Pipeline {
     /// A pipeline; the models are loaded on first use.
     pub fn new(config: PipelineConfig) -> Arc<Pipeline> {
         let dictionaries = Dictionaries::new(config.dictionaries_dir.clone());
+        let diffusion = Arc::new(vidpress_imagegen::diffusion::DiffusionCache::new(
+            config.diffusion_model.clone(),
+            config.diffusion.clone(),
+            config.diffusion_idle,
+        ));
         Arc::new(Pipeline {
             config,
             engine: OnceCell::new(),
             embedder: OnceCell::new(),
             dictionaries,
+            diffusion,
         })
+    }
+
+    /// Whether the diffusion model is in memory now.
+    pub fn diffusion_loaded(&self) -> bool {
+        self.diffusion.is_loaded()
+    }
+
+    /// Releases the diffusion model once it has been idle for its time; runs until the pipeline
+    /// is dropped. Started by [`Pipeline::register`] inside a Tokio runtime.
+    fn watch_diffusion_idle(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.config.diffusion_model.is_none() {
+            return;
+        }
+        let cache = Arc::downgrade(&self.diffusion);
+        let period = (self.config.diffusion_idle / 4)
+            .clamp(Duration::from_millis(100), Duration::from_secs(30));
+        runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(period).await;
+                let Some(cache) = cache.upgrade() else {
+                    return;
+                };
+                cache.release_if_idle();
+            }
+        });
     }
 
     /// The sentence-embedding model, loaded on first use; `None` (with one warning) when it is
@@ -108,8 +151,9 @@ impl Pipeline {
             .clone()
     }
 
-    /// Registers the four steps.
+    /// Registers the four steps (and, in a Tokio runtime, the diffusion model's idle release).
     pub fn register(self: &Arc<Self>, registry: &mut Registry) {
+        self.watch_diffusion_idle();
         let steps: [(JobKind, StepFn); 4] = [
             (JobKind::Fetch, |p, c, v| Box::pin(p.fetch(c, v))),
             (JobKind::Transcribe, |p, c, v| Box::pin(p.transcribe(c, v))),
@@ -535,13 +579,19 @@ impl Pipeline {
             .filter(|p| p.is_file());
         let thumbnail = media.as_deref().and_then(vidpress_media::thumbnail_of);
         let title = draft.title.clone();
+        let tags = draft_tags(draft);
         let style = vidpress_imagegen::Style::parse(&draft.header_style).unwrap_or_default();
+        let seed = draft.header_seed;
+        let diffusion = self.diffusion.clone();
         self.write_header(ctx, video.id, move || {
-            vidpress_imagegen::fallback_header(&vidpress_imagegen::FallbackInput {
+            vidpress_imagegen::make_header(&vidpress_imagegen::HeaderRequest {
                 title: &title,
+                tags: &tags,
                 media: media.as_deref(),
                 thumbnail: thumbnail.as_deref(),
                 style,
+                seed,
+                diffusion: Some(&diffusion),
             })
         })
         .await
@@ -556,11 +606,25 @@ impl Pipeline {
         draft: &videos::StoredDraft,
     ) -> Result<(), JobError> {
         let title = draft.title.clone();
+        let tags = draft_tags(draft);
         let style = vidpress_imagegen::Style::parse(&draft.header_style).unwrap_or_default();
+        let seed = draft.header_seed;
         let dir = self.images_dir(video.id);
+        let diffusion = self.diffusion.clone();
         let (image, note) = self
             .write_header(ctx, video.id, move || {
-                vidpress_imagegen::remake(&dir, &title, style)
+                vidpress_imagegen::remake_header(
+                    &dir,
+                    &vidpress_imagegen::HeaderRequest {
+                        title: &title,
+                        tags: &tags,
+                        media: None,
+                        thumbnail: None,
+                        style,
+                        seed,
+                        diffusion: Some(&diffusion),
+                    },
+                )
             })
             .await;
         let Some(image) = image else {
@@ -596,6 +660,12 @@ impl Pipeline {
         match made {
             Ok(Ok((saved, note))) => {
                 info!(video = %video, image = %saved.header.display(), "{note}");
+                // The job's message says which path made the picture (and why diffusion was
+                // skipped), for `vidpress workers` and the dashboard.
+                let short: String = note.chars().take(500).collect();
+                if let Err(e) = ctx.progress(100, &short).await {
+                    warn!(video = %video, error = %e, "could not record the header note on the job");
+                }
                 (Some(saved.header.to_string_lossy().into_owned()), note)
             }
             Ok(Err(e)) => {
@@ -616,6 +686,14 @@ impl Pipeline {
     pub fn images_dir(&self, video: VideoKey) -> PathBuf {
         self.config.images_dir.join(format!("video-{}", video.0))
     }
+}
+
+/// The draft's keyphrases (its tags), for the picture's prompt; none when the stored body is
+/// unreadable.
+fn draft_tags(draft: &videos::StoredDraft) -> Vec<String> {
+    serde_json::from_str::<vidpress_core::Draft>(&draft.body)
+        .map(|d| d.tags)
+        .unwrap_or_default()
 }
 
 /// Removes scratch folders (`video-<id>`) whose video has finished, failed, been cancelled or

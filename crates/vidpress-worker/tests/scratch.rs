@@ -25,6 +25,9 @@ fn pipeline(work_dir: &Path) -> std::sync::Arc<Pipeline> {
         dictionaries_dir: None,
         max_attempts: 3,
         images_dir: work_dir.join("images"),
+        diffusion_model: None,
+        diffusion: Default::default(),
+        diffusion_idle: Duration::from_secs(300),
     })
 }
 

@@ -8,6 +8,7 @@ pub mod channels;
 pub mod convert;
 pub mod export;
 pub mod models;
+pub mod models_diffusion;
 pub mod serve;
 pub mod transcribe;
 pub mod user;

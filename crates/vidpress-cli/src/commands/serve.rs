@@ -78,6 +78,40 @@ pub fn pipeline_config(config: &Config) -> PipelineConfig {
         embedding_model: embedding_model(&config.models_dir),
         dictionaries_dir: Some(config.dictionaries_dir.clone()),
         max_attempts: config.job_max_attempts,
+        diffusion_model: diffusion_model(config),
+        diffusion: vidpress_imagegen::diffusion::DiffusionOptions {
+            steps: config.diffusion_steps,
+            guidance: config.diffusion_guidance,
+            decoder: config.diffusion_decoder,
+            ..Default::default()
+        },
+        diffusion_idle: std::time::Duration::from_secs(config.diffusion_idle_seconds),
+    }
+}
+
+/// The diffusion model's folder from the setting `diffusion_model` (a name under `models_dir`
+/// or a path; `off` turns drawing off). A folder that is not there means no drawing, with one
+/// line saying how to install it; an incomplete one is reported by each header job.
+pub fn diffusion_model(config: &Config) -> Option<std::path::PathBuf> {
+    let setting = config.diffusion_model.trim();
+    if setting == "off" {
+        return None;
+    }
+    let path = std::path::Path::new(setting);
+    let dir = if path.components().count() > 1 || path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        config.models_dir.join(setting)
+    };
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        tracing::info!(
+            model = %dir.display(),
+            "header images come from the video: no diffusion model is installed \
+             (`vidpress models install sd-turbo --from DIR`)"
+        );
+        None
     }
 }
 
