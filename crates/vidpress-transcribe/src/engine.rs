@@ -14,8 +14,9 @@ use whisper_rs::{
 
 use crate::device::{self, CUDA_BUILD, Device, NoCudaSupport};
 use crate::ggml::Hparams;
-use crate::guards::{self, GuardConfig, RawSegment};
+use crate::guards::{GuardConfig, Guards, RawSegment};
 use crate::vad::{self, Vad, VadError};
+use crate::window::{self, AudioSource, Samples};
 
 /// Sample rate the engine expects.
 pub const SAMPLE_RATE: u32 = 16_000;
@@ -62,6 +63,28 @@ pub enum EngineError {
     NoGpu(String),
 }
 
+/// Why a transcription of streamed audio failed: reading the audio, or the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError<E> {
+    /// The audio source failed (a decoding error, a limit).
+    #[error("{0}")]
+    Source(E),
+    /// The engine failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// What [`Engine::transcribe_stream`] produced.
+#[derive(Debug, Clone)]
+pub struct Streamed {
+    /// The transcript of the whole audio.
+    pub transcript: Transcript,
+    /// The windows the audio was transcribed in, in milliseconds, in order and end to end.
+    pub windows: Vec<std::ops::Range<u64>>,
+    /// The number of samples read.
+    pub samples: u64,
+}
+
 /// How to decode.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TranscribeOptions {
@@ -78,6 +101,9 @@ pub struct TranscribeOptions {
     /// someone speaks are transcribed, each with its own offset, so times hold after long
     /// silence or music. Without it the whole audio goes to Whisper.
     pub vad_model: Option<PathBuf>,
+    /// The longest stretch of audio handed to Whisper at once, in seconds (at least
+    /// [`window::MIN_WINDOW_SECONDS`]): what bounds memory on long media ([`crate::window`]).
+    pub window_seconds: u32,
 }
 
 /// The number of threads to use: the cores this process may use, less those other processes
@@ -140,6 +166,7 @@ impl Default for TranscribeOptions {
             language: None,
             guards: GuardConfig::default(),
             vad_model: None,
+            window_seconds: window::DEFAULT_WINDOW_SECONDS,
         }
     }
 }
@@ -288,72 +315,155 @@ impl Engine {
         progress: impl FnMut(u8) + 'static,
         stop: Arc<AtomicBool>,
     ) -> Result<Transcript, EngineError> {
-        if samples.is_empty() {
-            return Err(EngineError::NoAudio);
+        match self.transcribe_stream(Samples::new(samples), opts, progress, stop) {
+            Ok(done) => Ok(done.transcript),
+            Err(StreamError::Engine(e)) => Err(e),
+            Err(StreamError::Source(never)) => match never {},
         }
+    }
+
+    /// Transcribes the samples `source` hands out, reading them as it goes: a window of
+    /// [`TranscribeOptions::window_seconds`] at a time, cut where nobody speaks
+    /// ([`window::cut_point`]), each transcribed at its offset, so memory stays flat whatever
+    /// the length of the audio. `progress` receives the percentage done (0–100), against the
+    /// source's expected length when it knows one; `stop` is checked between reads and by
+    /// whisper.cpp between its steps.
+    #[tracing::instrument(skip_all, fields(model = %self.path.display()))]
+    pub fn transcribe_stream<S: AudioSource>(
+        &self,
+        mut source: S,
+        opts: &TranscribeOptions,
+        progress: impl FnMut(u8) + 'static,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Streamed, StreamError<S::Error>> {
+        let stopped = || stop.load(Ordering::Relaxed);
         let mut language = self.language(opts.language.as_deref())?.to_owned();
         let threads = opts.threads.unwrap_or_else(default_threads).max(1);
-        let stretches = match &opts.vad_model {
-            Some(path) => {
-                let mut vad = Vad::load(path, threads)?;
-                let speech = vad.speech(samples)?;
-                let stretches = vad::stretches(&speech, samples.len());
-                tracing::debug!(
-                    speech_ranges = speech.len(),
-                    stretches = stretches.len(),
-                    speech_seconds = stretches.iter().map(|r| r.len()).sum::<usize>() as f64
-                        / f64::from(SAMPLE_RATE),
-                    "voice activity"
-                );
-                stretches
-            }
-            None => std::iter::once(0..samples.len()).collect(),
+        let rate = SAMPLE_RATE as usize;
+        let window_len = opts.window_seconds.max(window::MIN_WINDOW_SECONDS) as usize * rate;
+        let mut vad = match &opts.vad_model {
+            Some(path) => Some(Vad::load(path, threads).map_err(EngineError::from)?),
+            None => None,
         };
         let progress = Arc::new(std::sync::Mutex::new(progress));
-        let total: usize = stretches.iter().map(|r| r.len()).sum::<usize>().max(1);
-        let mut done = 0usize;
+        let ms = |samples: u64| samples * 1000 / u64::from(SAMPLE_RATE);
+        let mut buf: Vec<f32> = Vec::with_capacity(window_len + rate);
+        // The position of buf[0] in the whole audio, in samples.
+        let mut offset = 0u64;
+        let mut ended = false;
         let mut detected: Option<String> = None;
-        let mut raw = Vec::new();
-        let mut state = self.ctx.create_state()?;
-        for stretch in &stretches {
-            let (before, share) = (done, stretch.len());
-            let report = progress.clone();
-            let on_progress = move |p: i32| {
-                let p = p.clamp(0, 100) as usize;
-                let overall = ((before + share * p / 100) * 100 / total).min(100) as u8;
-                if let Ok(mut f) = report.lock() {
-                    f(overall);
+        let mut guards = Guards::new(&opts.guards);
+        let mut segments = Vec::new();
+        let mut windows = Vec::new();
+        let mut state = self.ctx.create_state().map_err(EngineError::from)?;
+        loop {
+            while !ended && buf.len() < window_len {
+                if stopped() {
+                    return Err(EngineError::Stopped.into());
                 }
+                ended = !source.read(&mut buf).map_err(StreamError::Source)?;
+            }
+            if buf.is_empty() {
+                break;
+            }
+            if stopped() {
+                return Err(EngineError::Stopped.into());
+            }
+            // The last window takes what is left; any other ends at a pause.
+            let last = ended && buf.len() <= window_len;
+            let n = if last { buf.len() } else { window_len };
+            let speech = match vad.as_mut() {
+                Some(vad) => Some(vad.speech(&buf[..n]).map_err(EngineError::from)?),
+                None => None,
             };
-            let params = self.params(opts, &language, threads, on_progress, stop.clone());
-            let ran = state.full(params, &samples[stretch.clone()]);
-            if stop.load(Ordering::Relaxed) {
-                return Err(EngineError::Stopped);
-            }
-            ran?;
-            if detected.is_none() {
-                let lang = whisper_rs::get_lang_str(state.full_lang_id_from_state())
-                    .unwrap_or(&language)
-                    .to_owned();
-                // Every stretch is one video's speech: the first one's language holds for all.
-                language.clone_from(&lang);
-                detected = Some(lang);
-            }
-            let offset_ms = (stretch.start as u64) * 1000 / u64::from(SAMPLE_RATE);
-            raw.extend(self.raw_segments(&state)?.into_iter().map(|mut r| {
-                r.segment.start_ms += offset_ms;
-                r.segment.end_ms += offset_ms;
-                for w in &mut r.segment.words {
-                    w.start_ms += offset_ms;
-                    w.end_ms += offset_ms;
+            let cut = if last {
+                n
+            } else {
+                window::cut_point(&buf[..n], speech.as_deref())
+            };
+            let stretches = match &speech {
+                Some(speech) => vad::stretches(speech, cut),
+                None => std::iter::once(0..cut).collect(),
+            };
+            tracing::debug!(
+                start_s = ms(offset) / 1000,
+                seconds = cut / rate,
+                stretches = stretches.len(),
+                speech_seconds = stretches.iter().map(|r| r.len()).sum::<usize>() / rate,
+                "window"
+            );
+            let total = source
+                .expected_samples()
+                .unwrap_or(0)
+                .max(offset + buf.len() as u64)
+                .max(1);
+            let in_window: usize = stretches.iter().map(|r| r.len()).sum::<usize>().max(1);
+            let mut done = 0usize;
+            for stretch in &stretches {
+                let (before, share) = (done, stretch.len());
+                let report = progress.clone();
+                let on_progress = move |p: i32| {
+                    let p = p.clamp(0, 100) as usize;
+                    let here = (before + share * p / 100) as u64 * cut as u64 / in_window as u64;
+                    let overall = ((offset + here) * 100 / total).min(100) as u8;
+                    if let Ok(mut f) = report.lock() {
+                        f(overall);
+                    }
+                };
+                let params = self.params(opts, &language, threads, on_progress, stop.clone());
+                let ran = state.full(params, &buf[stretch.clone()]);
+                if stopped() {
+                    return Err(EngineError::Stopped.into());
                 }
-                r
-            }));
-            done += share;
+                ran.map_err(EngineError::from)?;
+                if detected.is_none() {
+                    let lang = whisper_rs::get_lang_str(state.full_lang_id_from_state())
+                        .unwrap_or(&language)
+                        .to_owned();
+                    // Every stretch is one video's speech: the first one's language holds.
+                    language.clone_from(&lang);
+                    detected = Some(lang);
+                }
+                // Times within the window first (the guards look at the window's samples),
+                // none past the end of the stretch.
+                let (from_ms, to_ms) = (ms(stretch.start as u64), ms(stretch.end as u64));
+                let at = |t: u64| (t + from_ms).min(to_ms);
+                for mut r in self.raw_segments(&state)? {
+                    r.segment.start_ms = at(r.segment.start_ms);
+                    r.segment.end_ms = at(r.segment.end_ms);
+                    for w in &mut r.segment.words {
+                        w.start_ms = at(w.start_ms);
+                        w.end_ms = at(w.end_ms);
+                    }
+                    if let Some(mut kept) = guards.check(r, &buf[..cut]) {
+                        let shift = ms(offset);
+                        kept.start_ms += shift;
+                        kept.end_ms += shift;
+                        for w in &mut kept.words {
+                            w.start_ms += shift;
+                            w.end_ms += shift;
+                        }
+                        segments.push(kept);
+                    }
+                }
+                done += share;
+            }
+            windows.push(ms(offset)..ms(offset + cut as u64));
+            buf.drain(..cut);
+            offset += cut as u64;
+            if let Ok(mut f) = progress.lock() {
+                f((offset * 100 / total).min(100) as u8);
+            }
         }
-        let segments = guards::filter(raw, samples, &opts.guards);
+        if offset == 0 {
+            return Err(EngineError::NoAudio.into());
+        }
         let language = detected.or_else(|| (language != "auto").then_some(language));
-        Ok(Transcript::new(language, segments)?)
+        Ok(Streamed {
+            transcript: Transcript::new(language, segments).map_err(EngineError::from)?,
+            windows,
+            samples: offset,
+        })
     }
 
     /// whisper.cpp's parameters for one run.

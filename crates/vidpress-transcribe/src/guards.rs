@@ -208,10 +208,34 @@ pub fn collapse_loops(words: &mut Vec<Word>, max_repeats: usize) -> bool {
 
 /// Applies every guard in order, returning the segments to keep.
 pub fn filter(raw: Vec<RawSegment>, samples: &[f32], cfg: &GuardConfig) -> Vec<Segment> {
-    let mut kept: Vec<Segment> = Vec::with_capacity(raw.len());
-    let mut texts: Vec<String> = Vec::with_capacity(raw.len());
-    for mut r in raw {
-        if collapse_loops(&mut r.segment.words, cfg.max_repeats) {
+    let mut guards = Guards::new(cfg);
+    raw.into_iter()
+        .filter_map(|r| guards.check(r, samples))
+        .collect()
+}
+
+/// The guards over a transcription that comes a window at a time: each window's segments are
+/// checked against that window's samples, and the repetition check spans the windows.
+#[derive(Debug, Clone)]
+pub struct Guards<'a> {
+    cfg: &'a GuardConfig,
+    /// The normalised texts of the last segments kept.
+    texts: Vec<String>,
+}
+
+impl<'a> Guards<'a> {
+    /// Guards with nothing kept yet.
+    pub fn new(cfg: &'a GuardConfig) -> Self {
+        Self {
+            cfg,
+            texts: Vec::new(),
+        }
+    }
+
+    /// Applies every guard in order to `raw`, whose times count from the start of `samples`;
+    /// answers the segment when it is kept.
+    pub fn check(&mut self, mut r: RawSegment, samples: &[f32]) -> Option<Segment> {
+        if collapse_loops(&mut r.segment.words, self.cfg.max_repeats) {
             let text: String = r
                 .segment
                 .words
@@ -224,17 +248,20 @@ pub fn filter(raw: Vec<RawSegment>, samples: &[f32], cfg: &GuardConfig) -> Vec<S
                 r.segment.end_ms = r.segment.end_ms.min(last.end_ms.max(r.segment.start_ms));
             }
         }
-        match check(&r, samples, &texts, cfg) {
+        match check(&r, samples, &self.texts, self.cfg) {
             Some(reason) => {
                 tracing::debug!(?reason, text = %r.segment.text, start_ms = r.segment.start_ms, "dropped segment");
+                None
             }
             None => {
-                texts.push(normalize(&r.segment.text));
-                kept.push(r.segment);
+                if self.texts.len() == 2 {
+                    self.texts.remove(0);
+                }
+                self.texts.push(normalize(&r.segment.text));
+                Some(r.segment)
             }
         }
     }
-    kept
 }
 
 #[cfg(test)]

@@ -13,12 +13,16 @@ pub mod models;
 pub mod vad;
 pub mod vocab;
 pub mod wer;
+pub mod window;
 
 pub use convert::{ConvertError, convert_dir};
 pub use device::{CUDA_BUILD, Device, NoCudaSupport};
-pub use engine::{Engine, EngineError, SAMPLE_RATE, TranscribeOptions, default_threads};
+pub use engine::{
+    Engine, EngineError, SAMPLE_RATE, StreamError, Streamed, TranscribeOptions, default_threads,
+};
 pub use ggml::{Hparams, WeightType};
 pub use guards::GuardConfig;
 pub use models::{
     DEFAULT_MODEL, DEFAULT_WEIGHT_TYPE, InstalledModel, KNOWN_MODELS, ModelError, ModelStore,
 };
+pub use window::{AudioSource, Samples};

@@ -2,6 +2,7 @@
 //! registered for each job's kind, keep the job's lease alive while it runs, and record the
 //! outcome. It knows nothing of HTTP; the pipeline steps register their handlers here.
 
+pub mod audio;
 pub mod export;
 pub mod pipeline;
 mod pool;

@@ -20,7 +20,7 @@ use vidpress_media::{AudioError, DecodeOptions, FetchError, FetchOptions};
 use vidpress_store::videos::{self, NewDraft, StoredTranscript};
 use vidpress_store::{Video, VideoKey, VideoState, now_ms};
 use vidpress_transcribe::Device;
-use vidpress_transcribe::engine::{Engine, TranscribeOptions};
+use vidpress_transcribe::engine::{Engine, EngineError, StreamError, TranscribeOptions};
 use vidpress_transcribe::models::ModelStore;
 
 use crate::spelling::Dictionaries;
@@ -380,38 +380,6 @@ impl Pipeline {
                 JobError::Permanent("the video has no media file to transcribe".into())
             })?;
             let (progress, reporter) = Progress::start(&ctx);
-            progress.report(0, "decoding audio".into());
-            let decode_progress = progress.clone();
-            // The decoder checks this flag between packets; a cancelled job waits for the
-            // thread to return, so it holds its concurrency slot until the CPU is free.
-            let stop_decode = Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let options = DecodeOptions {
-                max_duration: self.config.max_media,
-                stop: Some(stop_decode.clone()),
-            };
-            let mut decoded = tokio::task::spawn_blocking(move || {
-                vidpress_media::decode_audio_with(Path::new(&media), &options, |f| {
-                    let pct = (f.clamp(0.0, 1.0) * 10.0) as u8;
-                    decode_progress.report(pct, format!("decoding audio {}%", pct * 10));
-                })
-            });
-            let samples = tokio::select! {
-                r = &mut decoded => r.map_err(|e| JobError::Retryable(format!("decoding crashed: {e}")))?,
-                _ = ctx.cancelled() => {
-                    stop_decode.store(true, std::sync::atomic::Ordering::Relaxed);
-                    // The files first: the pool stops waiting for a cancelled step after its
-                    // grace period, and the decoder needs no file it has not opened already.
-                    self.remove_scratch_if_cancelled(&ctx, video.id).await;
-                    let _ = decoded.await;
-                    return Err(JobError::Stopped);
-                }
-            }
-            .map_err(decode_error)?;
-            if samples.is_empty() {
-                return Err(JobError::Permanent(
-                    "the file's audio track is empty".into(),
-                ));
-            }
             let engine = self.engine().await?;
             let opts = self.config.transcribe.clone();
             let whisper_progress = progress.clone();
@@ -420,33 +388,56 @@ impl Pipeline {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let minutes = samples.len() as f64 / 16_000.0 / 60.0;
-            progress.report(10, format!("transcribing {minutes:.1} minutes of audio"));
-            // whisper.cpp checks this flag between steps, so a cancel frees the CPU at once.
+            progress.report(0, "transcribing".into());
+            // The decoder checks this flag between packets and whisper.cpp between its steps; a
+            // cancelled job waits for the thread to return, so it holds its concurrency slot
+            // until the CPU is free.
             let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let stop_whisper = stop.clone();
+            let stop_work = stop.clone();
+            let decode = DecodeOptions {
+                max_duration: self.config.max_media,
+                stop: None,
+            };
             let runs_on = engine.runs_on().to_owned();
-            let audio_s = samples.len() as f64 / f64::from(vidpress_transcribe::SAMPLE_RATE);
             let started = std::time::Instant::now();
+            // The audio is decoded as Whisper goes, a window at a time (10 minutes by default),
+            // so memory stays flat whatever the length of the video.
             let mut running = tokio::task::spawn_blocking(move || {
                 let report = move |p: u8| {
-                    let pct = 10 + (u32::from(p) * 88 / 100) as u8;
+                    let pct = (u32::from(p) * 98 / 100) as u8;
                     whisper_progress.report(pct, format!("transcribing {p}%"));
                 };
-                engine.transcribe_until(&samples, &opts, report, stop_whisper)
+                crate::audio::transcribe_file(
+                    &engine,
+                    Path::new(&media),
+                    &decode,
+                    &opts,
+                    report,
+                    stop_work,
+                )
             });
-            let transcript = tokio::select! {
+            let streamed = tokio::select! {
                 r = &mut running => r.map_err(|e| JobError::Retryable(format!("transcription crashed: {e}")))?,
                 _ = ctx.cancelled() => {
                     stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    // The files first: the pool stops waiting for a cancelled step after its
+                    // grace period, and the decoder needs no file it has not opened already.
                     self.remove_scratch_if_cancelled(&ctx, video.id).await;
-                    // Hold the slot until whisper.cpp has let go of the CPU (or the pool's
-                    // grace period for cancelled steps ends).
+                    // Hold the slot until the decoder and whisper.cpp have let go of the CPU
+                    // (or the pool's grace period for cancelled steps ends).
                     let _ = running.await;
                     return Err(JobError::Stopped);
                 }
             }
-            .map_err(|e| JobError::Retryable(e.to_string()))?;
+            .map_err(transcribe_error)?;
+            let audio_s = streamed.samples as f64 / f64::from(vidpress_transcribe::SAMPLE_RATE);
+            info!(
+                video = %video.id,
+                minutes = format!("{:.1}", audio_s / 60.0),
+                windows = streamed.windows.len(),
+                "transcribed"
+            );
+            let transcript = streamed.transcript;
             // Seconds of audio per second of work: how much faster than real time this device is.
             let wall_s = started.elapsed().as_secs_f64();
             if wall_s > 0.0 {
@@ -830,6 +821,19 @@ fn video_source(video: &Video) -> VideoSource {
 }
 
 /// Turns a decoding failure into a job error; a length over the limit names the setting.
+/// Turns a failed transcription into a job error: the file's problems are permanent, the
+/// engine's are worth another attempt.
+fn transcribe_error(e: StreamError<AudioError>) -> JobError {
+    match e {
+        StreamError::Source(e) => decode_error(e),
+        StreamError::Engine(EngineError::Stopped) => JobError::Stopped,
+        StreamError::Engine(EngineError::NoAudio) => {
+            JobError::Permanent("the file's audio track is empty".into())
+        }
+        StreamError::Engine(e) => JobError::Retryable(e.to_string()),
+    }
+}
+
 fn decode_error(e: AudioError) -> JobError {
     match e {
         AudioError::TooLong { .. } => {

@@ -5191,6 +5191,18 @@ unsafe extern "C" {
     ) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    pub fn whisper_vidpress_encoder_output(
+        state: *mut whisper_state,
+        out: *mut f32,
+        n_out: ::std::os::raw::c_int,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn whisper_vidpress_encoder_attn_positions(
+        state: *mut whisper_state,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
     pub fn whisper_decode(
         ctx: *mut whisper_context,
         tokens: *const whisper_token,

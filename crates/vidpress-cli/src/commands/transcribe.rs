@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use vidpress_transcribe::models::ModelStore;
-use vidpress_transcribe::{Device, Engine, TranscribeOptions};
+use vidpress_transcribe::{Device, Engine, StreamError, TranscribeOptions};
 
 use crate::config::Config;
 
@@ -113,23 +113,10 @@ pub async fn run(config: &Config, args: &TranscribeArgs) -> anyhow::Result<()> {
         PathBuf::from(&args.input)
     };
 
-    let pb = bar(1000, "decoding   [{bar:40}] {percent:>3}%");
-    let pb2 = pb.clone();
-    let media2 = media.clone();
     let limits = vidpress_media::DecodeOptions {
         max_duration: Some(super::serve::max_media(config)),
         ..vidpress_media::DecodeOptions::default()
     };
-    let samples = tokio::task::spawn_blocking(move || {
-        vidpress_media::decode_audio_with(&media2, &limits, |p| {
-            pb2.set_position((p * 1000.0) as u64)
-        })
-    })
-    .await
-    .context("Failed to run the decoder")?
-    .with_context(|| format!("Failed to decode the audio of {}", media.display()))?;
-    pb.finish_and_clear();
-
     let opts = TranscribeOptions {
         threads: args.threads.or(config.transcribe_threads),
         beam_size: args.beam_size.max(1),
@@ -137,15 +124,35 @@ pub async fn run(config: &Config, args: &TranscribeArgs) -> anyhow::Result<()> {
         vad_model: super::serve::vad_model(&config.models_dir),
         ..TranscribeOptions::default()
     };
+    // The audio is decoded as Whisper goes, a window at a time, so memory stays flat whatever
+    // the length of the file.
     let pb = bar(100, "transcribing [{bar:40}] {pos:>3}% {elapsed}");
     let pb2 = pb.clone();
-    let transcript = tokio::task::spawn_blocking(move || {
+    let media2 = media.clone();
+    let transcript = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let engine = Engine::load_on(&model_path, device)?;
-        engine.transcribe(&samples, &opts, move |p| pb2.set_position(u64::from(p)))
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let streamed = vidpress_worker::audio::transcribe_file(
+            &engine,
+            &media2,
+            &limits,
+            &opts,
+            move |p| pb2.set_position(u64::from(p)),
+            stop,
+        );
+        match streamed {
+            Ok(done) => Ok(done.transcript),
+            Err(StreamError::Source(e)) => Err(anyhow::Error::new(e).context(format!(
+                "Failed to decode the audio of {}",
+                media2.display()
+            ))),
+            Err(StreamError::Engine(e)) => {
+                Err(anyhow::Error::new(e).context("Failed to transcribe"))
+            }
+        }
     })
     .await
-    .context("Failed to run Whisper")?
-    .context("Failed to transcribe")?;
+    .context("Failed to run Whisper")??;
     pb.finish_and_clear();
 
     std::fs::create_dir_all(&args.out)

@@ -318,6 +318,18 @@ extern "C" {
                                int   offset,
                                int   n_threads);
 
+    // vidpress: the output of the last whisper_encode_with_state on `state` (n_audio_state
+    // values for each of the n_audio_ctx positions, position by position), copied into `out`
+    // when `n_out` is large enough. Returns the number of values, or -1 when there is none.
+    WHISPER_API int whisper_vidpress_encoder_output(
+              struct whisper_state * state,
+                             float * out,
+                               int   n_out);
+
+    // vidpress: the key and value positions the encoder's attention used when its graph was
+    // last built: n_audio_ctx, or that padded to a multiple of 32 (VIDPRESS.md, 2).
+    WHISPER_API int whisper_vidpress_encoder_attn_positions(struct whisper_state * state);
+
     // Run the Whisper decoder to obtain the logits and probabilities for the next token.
     // Make sure to call whisper_encode() first.
     // tokens + n_tokens is the provided context for the decoder.

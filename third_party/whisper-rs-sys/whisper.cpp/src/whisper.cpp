@@ -879,6 +879,10 @@ struct whisper_state {
     struct ggml_tensor * embd_conv = nullptr;
     struct ggml_tensor * embd_enc  = nullptr;
 
+    // vidpress: the key and value positions of the encoder's attention in the last graph built
+    // (n_audio_ctx, or that padded to a multiple of 32); see whisper_vidpress_encoder_output
+    int vidpress_attn_positions = 0;
+
     // helpers for GPU offloading
     std::vector<float> inp_mel;
     std::vector<float> inp_mask;
@@ -2105,6 +2109,7 @@ static struct ggml_cgraph * whisper_build_graph_encoder(
     // and the padding is masked out of the softmax (its weights are exactly zero). Only on the
     // CPU: a GPU backend gains nothing from it.
     const int n_kv = whisper_encoder_pads_attention(wctx, wstate) ? GGML_PAD(n_ctx, 32) : n_ctx;
+    wstate.vidpress_attn_positions = n_kv;
 
     struct ggml_tensor * KQ_mask = nullptr;
     if (n_kv != n_ctx) {
@@ -4007,6 +4012,26 @@ int whisper_encode_with_state(struct whisper_context * ctx, struct whisper_state
     }
 
     return 0;
+}
+
+// vidpress: the encoder's output, for the oracle test of the padded attention
+int whisper_vidpress_encoder_output(struct whisper_state * state, float * out, int n_out) {
+    const struct ggml_tensor * enc = state->embd_enc;
+    if (enc == nullptr || enc->type != GGML_TYPE_F32 || enc->buffer == nullptr) {
+        return -1;
+    }
+    const int64_t n = ggml_nelements(enc);
+    if (n > INT_MAX) {
+        return -1;
+    }
+    if (out != nullptr && n_out >= n) {
+        ggml_backend_tensor_get(enc, out, 0, n*sizeof(float));
+    }
+    return (int) n;
+}
+
+int whisper_vidpress_encoder_attn_positions(struct whisper_state * state) {
+    return state->vidpress_attn_positions;
 }
 
 int whisper_encode(struct whisper_context * ctx, int offset, int n_threads) {
