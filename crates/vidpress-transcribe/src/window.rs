@@ -162,7 +162,7 @@ mod tests {
         let cut = cut_point(&samples, None);
         assert!((70 * S..70 * S + S / 5).contains(&cut), "cut at {cut}");
         // Speech throughout (one range): the same.
-        let cut = cut_point(&samples, Some(&[0..100 * S]));
+        let cut = cut_point(&samples, Some(std::slice::from_ref(&(0..100 * S))));
         assert!((70 * S..70 * S + S / 5).contains(&cut), "cut at {cut}");
     }
 
