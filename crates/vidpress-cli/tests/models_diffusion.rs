@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use vidpress_imagegen::diffusion::random::{Shapes, write_model};
 
+mod support;
+
 fn vidpress(models: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vidpress"))
         .env_remove("VIDPRESS_CONFIG")
@@ -197,34 +199,13 @@ fn without_files_it_says_where_to_fetch_them() {
     assert!(said.contains("--from"), "{said}");
 }
 
-#[test]
-fn a_folder_served_over_http_is_downloaded_and_installed() {
+#[tokio::test]
+async fn a_folder_served_over_http_is_downloaded_and_installed() {
     let (_tmp, source, models) = fixture();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    let mut server = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            "--bind",
-            "127.0.0.1",
-            &port.to_string(),
-        ])
-        .current_dir(&source)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("python3 serves the folder");
-    let url = format!("http://127.0.0.1:{port}/");
-    let ready = (0..100).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    assert!(ready, "the file server did not start");
+    let server = support::FileServer::start(&source).await;
+    let url = server.url("");
     let out = vidpress(&models, &["models", "install", "sd-turbo", "--from", &url]);
-    server.kill().ok();
-    server.wait().ok();
+    drop(server);
     let said = text(&out);
     assert!(out.status.success(), "{said}");
     assert!(

@@ -251,24 +251,38 @@ async fn import(
 }
 
 async fn download_to(url: &str, dest: &Path) -> anyhow::Result<()> {
-    use tokio::io::AsyncWriteExt;
-    let mut resp = reqwest::get(url)
+    let resp = reqwest::get(url)
         .await
         .with_context(|| format!("Failed to download {url}"))?;
     if !resp.status().is_success() {
         bail!("Failed to download {url}: HTTP {}", resp.status());
     }
-    let mut file = tokio::fs::File::create(dest)
+    save_body(resp, dest, url).await
+}
+
+/// Streams a download's body into `to` (creating its folder), naming `address` on failure.
+pub(super) async fn save_body(
+    mut resp: reqwest::Response,
+    to: &Path,
+    address: &str,
+) -> anyhow::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    if let Some(parent) = to.parent() {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .with_context(|| format!("Failed to create {}", parent.display()))?;
+    }
+    let mut file = tokio::fs::File::create(to)
         .await
-        .with_context(|| format!("Failed to write {}", dest.display()))?;
+        .with_context(|| format!("Failed to write {}", to.display()))?;
     while let Some(chunk) = resp
         .chunk()
         .await
-        .with_context(|| format!("Failed to download {url}"))?
+        .with_context(|| format!("Failed to download {address}"))?
     {
         file.write_all(&chunk)
             .await
-            .with_context(|| format!("Failed to write {}", dest.display()))?;
+            .with_context(|| format!("Failed to write {}", to.display()))?;
     }
     file.flush().await?;
     Ok(())

@@ -224,7 +224,7 @@ async fn download(url: &str, dest: &Path) -> anyhow::Result<()> {
                 bail!("Failed to download {address}: HTTP {}", resp.status());
             }
             eprintln!("models: downloading {path}");
-            save_body(resp, &dest.join(&path), &address).await?;
+            super::models::save_body(resp, &dest.join(&path), &address).await?;
             got = true;
             break;
         }
@@ -236,29 +236,6 @@ async fn download(url: &str, dest: &Path) -> anyhow::Result<()> {
             );
         }
     }
-    Ok(())
-}
-
-async fn save_body(mut resp: reqwest::Response, to: &Path, address: &str) -> anyhow::Result<()> {
-    use tokio::io::AsyncWriteExt;
-    if let Some(parent) = to.parent() {
-        tokio::fs::create_dir_all(parent)
-            .await
-            .with_context(|| format!("Failed to create {}", parent.display()))?;
-    }
-    let mut file = tokio::fs::File::create(to)
-        .await
-        .with_context(|| format!("Failed to write {}", to.display()))?;
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .with_context(|| format!("Failed to download {address}"))?
-    {
-        file.write_all(&chunk)
-            .await
-            .with_context(|| format!("Failed to write {}", to.display()))?;
-    }
-    file.flush().await?;
     Ok(())
 }
 
