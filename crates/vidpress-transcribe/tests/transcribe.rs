@@ -129,18 +129,6 @@ fn progress_is_reported_and_bad_requests_fail_clearly() {
     assert!(err.to_string().contains("/nonexistent/model.bin"), "{err}");
 }
 
-/// The Silero VAD model `scripts/install-model.sh` installs.
-fn vad_model() -> std::path::PathBuf {
-    vidpress_transcribe::ModelStore::new(&support::models_dir())
-        .vad_model()
-        .unwrap_or_else(|| {
-            panic!(
-                "the Silero VAD model is not installed in {}: run `scripts/install-model.sh`",
-                support::models_dir().display()
-            )
-        })
-}
-
 /// The first segment holding `word`, and that word's start.
 fn find(t: &vidpress_core::Transcript, word: &str) -> (u64, u64) {
     for s in t.segments() {
@@ -163,7 +151,7 @@ fn find(t: &vidpress_core::Transcript, word: &str) -> (u64, u64) {
 fn times_hold_after_long_silence_and_music_with_voice_activity_detection() {
     let engine = engine();
     let opts = TranscribeOptions {
-        vad_model: Some(vad_model()),
+        vad_model: Some(support::vad_model()),
         ..TranscribeOptions::default()
     };
     let within = |what: &str, got: u64, expected: u64| {

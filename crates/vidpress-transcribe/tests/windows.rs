@@ -17,17 +17,6 @@ const WINDOW_SECONDS: u32 = 20;
 /// How far either side of a cut the words are compared.
 const NEAR_MS: u64 = 4_000;
 
-fn vad_model() -> std::path::PathBuf {
-    vidpress_transcribe::ModelStore::new(&support::models_dir())
-        .vad_model()
-        .unwrap_or_else(|| {
-            panic!(
-                "the Silero VAD model is not installed in {}: run `scripts/install-model.sh`",
-                support::models_dir().display()
-            )
-        })
-}
-
 fn words(t: &Streamed) -> Vec<Word> {
     t.transcript
         .segments()
@@ -72,7 +61,7 @@ fn windows_keep_every_word_and_the_time_order_across_their_cuts() {
     assert_eq!(whole.windows, vec![0..duration_ms], "one window by default");
     let whole_words = words(&whole);
 
-    for vad in [None, Some(vad_model())] {
+    for vad in [None, Some(support::vad_model())] {
         let with = if vad.is_some() {
             "with VAD"
         } else {

@@ -64,6 +64,18 @@ pub fn models_dir() -> PathBuf {
         .unwrap_or_else(|| repo_root().join("models"))
 }
 
+/// The Silero VAD model `scripts/install-model.sh` installs.
+pub fn vad_model() -> PathBuf {
+    ModelStore::new(&models_dir())
+        .vad_model()
+        .unwrap_or_else(|| {
+            panic!(
+                "the Silero VAD model is not installed in {}: run `scripts/install-model.sh`",
+                models_dir().display()
+            )
+        })
+}
+
 /// The installed model file for `spec` (`base`, `base:f16`…).
 pub fn model(spec: &str) -> PathBuf {
     ModelStore::new(&models_dir()).resolve(spec).unwrap_or_else(|e| {
