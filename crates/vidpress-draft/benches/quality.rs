@@ -2,8 +2,11 @@
 //! `scripts/make-draft-corpus.sh`): each script's real Whisper transcript is formatted and
 //! compared with the script's reference sections and headings. Prints, per script and overall:
 //! Pk and WindowDiff of the section boundaries (over transcript words), the share of reference
-//! topics whose best-matching section's heading names them, stop-word tags, and the error of the
-//! section start times; and how many of Whisper's wrong words the review marks catch. Each
+//! topics whose best-matching section's heading names them, stop-word tags, the error of the
+//! section start times (each reference start against the nearest section start, which mixes a
+//! missing or misplaced section with a wrong time) and the timestamp error proper (the sections
+//! that open at a reference start's first word, against when that word is spoken); and how many
+//! of Whisper's wrong words the review marks catch. Each
 //! measure is given twice: from the words, pauses and cues alone, and with the all-MiniLM-L6-v2
 //! sentence embeddings when the model is installed (`vidpress models install minilm`, in
 //! `$VIDPRESS_MODELS_DIR` or the repository's `models/`). Figures, not assertions.
@@ -21,6 +24,8 @@ struct Reference {
     name: String,
     /// The words of the script, as spoken.
     script: Vec<String>,
+    /// Where each reference section starts in `script`.
+    first_words: Vec<usize>,
     language: String,
     announced: bool,
     title: String,
@@ -69,22 +74,22 @@ fn load() -> Vec<(Reference, Transcript)> {
                     )
                 })
                 .collect();
-            let script = truth["sections"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .flat_map(|s| {
+            let mut script = Vec::new();
+            let mut first_words = Vec::new();
+            for s in truth["sections"].as_array().unwrap() {
+                first_words.push(script.len());
+                script.extend(
                     s["text"]
                         .as_str()
                         .unwrap_or("")
                         .split_whitespace()
                         .map(|w| cores(w).join(""))
-                        .filter(|w| !w.is_empty())
-                        .collect::<Vec<_>>()
-                })
-                .collect();
+                        .filter(|w| !w.is_empty()),
+                );
+            }
             let reference = Reference {
                 script,
+                first_words,
                 name,
                 language: truth["language"].as_str().unwrap().to_owned(),
                 announced: truth["cues"].as_str() == Some("announced"),
@@ -190,6 +195,9 @@ struct Totals {
     starts: usize,
     starts_within_1s: usize,
     start_error_ms: Vec<u64>,
+    /// For each section that opens at a reference start's first word, how far its start time is
+    /// from when that word is spoken.
+    stamp_error_ms: Vec<u64>,
     format_ms: f64,
     /// Whisper's words that differ from the script, and how many of them are marked.
     errors: usize,
@@ -209,9 +217,26 @@ struct Totals {
     correct_misspelled: usize,
 }
 
-/// Which transcript words are wrong: a word-level alignment (edit distance) of the transcript
-/// with the script; words holding digits are left out (Whisper writes numbers as digits).
+/// Which transcript words are wrong, from [`align`]; words holding digits are left out (Whisper
+/// writes numbers as digits).
 fn wrong_words(script: &[String], heard: &[String]) -> Vec<Option<bool>> {
+    let mut out: Vec<Option<bool>> = align(script, heard)
+        .into_iter()
+        .zip(heard)
+        .map(|(i, w)| Some(i.is_none_or(|i| script[i] != *w)))
+        .collect();
+    for (k, w) in heard.iter().enumerate() {
+        if w.chars().any(|c| c.is_ascii_digit()) {
+            out[k] = None;
+        }
+    }
+    out
+}
+
+/// A word-level alignment (edit distance) of the transcript with the script: for each heard
+/// word, the script word it stands for (the same or a substitute), or `None` for a word Whisper
+/// added.
+fn align(script: &[String], heard: &[String]) -> Vec<Option<usize>> {
     let (n, m) = (script.len(), heard.len());
     let mut cost = vec![vec![0u32; m + 1]; n + 1];
     for (i, row) in cost.iter_mut().enumerate() {
@@ -230,22 +255,42 @@ fn wrong_words(script: &[String], heard: &[String]) -> Vec<Option<bool>> {
     let (mut i, mut j) = (n, m);
     while j > 0 {
         if i > 0 && cost[i][j] == cost[i - 1][j - 1] + u32::from(script[i - 1] != heard[j - 1]) {
-            out[j - 1] = Some(script[i - 1] != heard[j - 1]);
+            out[j - 1] = Some(i - 1);
             i -= 1;
             j -= 1;
         } else if i > 0 && cost[i][j] == cost[i - 1][j] + 1 {
             i -= 1;
         } else {
-            out[j - 1] = Some(true);
             j -= 1;
         }
     }
-    for (k, w) in heard.iter().enumerate() {
-        if w.chars().any(|c| c.is_ascii_digit()) {
-            out[k] = None;
-        }
-    }
     out
+}
+
+/// The transcript word each reference section starts at: the first heard word that stands for
+/// the section's first script word or a later one.
+fn reference_first_heard(r: &Reference, aligned: &[Option<usize>]) -> Vec<Option<usize>> {
+    r.first_words
+        .iter()
+        .map(|&first| aligned.iter().position(|a| a.is_some_and(|i| i >= first)))
+        .collect()
+}
+
+/// The transcript word a drafted section opens with: the last word stamped at or before the
+/// section's start that reads as its first word.
+fn section_first_heard(
+    words: &[&vidpress_core::Word],
+    section: &vidpress_core::Section,
+) -> Option<usize> {
+    let first = cores(&section.paragraphs.first()?.text)
+        .into_iter()
+        .next()?;
+    words
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| w.start_ms <= section.start_ms && cores(&w.text).first() == Some(&first))
+        .map(|(j, _)| j)
+        .next_back()
 }
 
 /// The Hunspell dictionary Debian installs for a language, when it is there.
@@ -309,6 +354,8 @@ fn report(label: &str, totals: &Totals) {
     let mut errors = totals.start_error_ms.clone();
     errors.sort_unstable();
     let median = errors.get(errors.len() / 2).copied().unwrap_or(0);
+    let mut stamps = totals.stamp_error_ms.clone();
+    stamps.sort_unstable();
     println!(
         "overall, {label}: {} scripts; Pk {:.3}; WindowDiff {:.3}; headings naming their topic {}/{} ({:.0} %), on announced-topic scripts {}/{}; stop-word tags {}/{}; section starts within 1 s {}/{} (median error {:.2} s, max {:.1} s); formatting {:.1} ms in all",
         totals.scripts,
@@ -330,6 +377,15 @@ fn report(label: &str, totals: &Totals) {
     println!(
         "section starts more than 1 s off, {label}: {} topics merged into a neighbour, {} starting words away from the reference, {} at the reference's first word with Whisper's time of it off",
         totals.missed_merged, totals.missed_sentences, totals.missed_time
+    );
+    println!(
+        "timestamp error, {label}: {} sections open at a reference start's first word; their start within 1 s of when it is spoken {}/{} (median error {:.2} s, 90th percentile {:.2} s, max {:.2} s)",
+        stamps.len(),
+        stamps.iter().filter(|&&e| e <= 1000).count(),
+        stamps.len(),
+        stamps.get(stamps.len() / 2).copied().unwrap_or(0) as f64 / 1000.0,
+        stamps.get(stamps.len() * 9 / 10).copied().unwrap_or(0) as f64 / 1000.0,
+        stamps.last().copied().unwrap_or(0) as f64 / 1000.0,
     );
     let share = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
     println!(
@@ -432,6 +488,31 @@ fn measure(
                     .unwrap_or(s.2)
             })
             .collect();
+        // The timestamp error proper: the sections that open at the word a reference section
+        // starts with (by word position, through the alignment with the script), against the
+        // time that word is spoken.
+        let words: Vec<&vidpress_core::Word> = t.segments().iter().flat_map(|s| &s.words).collect();
+        let heard: Vec<String> = words.iter().map(|w| cores(&w.text).join("")).collect();
+        let aligned = align(&r.script, &heard);
+        let reference_starts = reference_first_heard(r, &aligned);
+        for section in &d.sections {
+            let Some(first) = section_first_heard(&words, section) else {
+                continue;
+            };
+            if let Some(k) = reference_starts.iter().position(|&q| q == Some(first)) {
+                let error = section.start_ms.abs_diff(r.sections[k].2);
+                if error > 1000 && std::env::var_os("VIDPRESS_BENCH_DETAIL").is_some() {
+                    println!(
+                        "  {}: \"{}\" is spoken at {:.1} s, its section starts at {:.1} s",
+                        r.name,
+                        r.sections[k].0,
+                        r.sections[k].2 as f64 / 1000.0,
+                        section.start_ms as f64 / 1000.0
+                    );
+                }
+                totals.stamp_error_ms.push(error);
+            }
+        }
         // Why a start misses by more than a second: no section starts inside the reference
         // topic at all (it was merged into a neighbour), or one does but words away from the
         // reference start, or at the reference's first word with Whisper's time of it off.
@@ -479,9 +560,6 @@ fn measure(
         }
         // Review marks against Whisper's real errors (composed scripts repeat the others).
         if !r.name.contains("long") && !r.name.contains("medium") && !r.name.contains("lang") {
-            let words: Vec<&vidpress_core::Word> =
-                t.segments().iter().flat_map(|s| &s.words).collect();
-            let heard: Vec<String> = words.iter().map(|w| cores(&w.text).join("")).collect();
             let wrong = wrong_words(&r.script, &heard);
             for (w, wrong) in words.iter().zip(wrong) {
                 let Some(wrong) = wrong else { continue };
