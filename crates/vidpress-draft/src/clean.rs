@@ -3,6 +3,7 @@
 
 use crate::lang::Lang;
 use crate::text::core;
+use crate::timing::{Pace, spoken_start_ms};
 use crate::tokens::Token;
 
 /// Words that may be said twice on purpose ("I had had enough", "what it is is").
@@ -41,7 +42,8 @@ pub(crate) struct Sentence {
     pub words: Vec<String>,
     /// Whisper's confidence in each word of `words`.
     pub confidence: Vec<f32>,
-    /// Each word's start time.
+    /// Each word's start time as Whisper stamped it; `start_ms` is later where Whisper hid a
+    /// pause in the opening words (see [`crate::timing`]).
     pub word_start_ms: Vec<u64>,
 }
 
@@ -71,10 +73,11 @@ fn strip_trailing_punct(text: &str) -> String {
 
 /// Runs every clean-up step and splits the result into sentences.
 pub(crate) fn sentences(tokens: Vec<Token>, lang: &Lang) -> Vec<Sentence> {
+    let pace = Pace::of(&tokens);
     let words = fix_hyphen_stutters(tokens);
     let words = remove_fillers(words, lang);
     let words = remove_repeats(words);
-    split_sentences(words, lang)
+    split_sentences(words, lang, pace)
 }
 
 /// `b-but` → `but`, `I-I` → `I`, `th- the` → `the`; a cut-off word before an unrelated one keeps
@@ -247,8 +250,9 @@ fn fix_pronoun_i(word: &str) -> String {
 const MAX_SENTENCE_WORDS: usize = 60;
 
 /// Splits at sentence-ending punctuation; run-ons without punctuation are split at their longest
-/// pause. Sentences get a capital first letter and a final full stop when they lack one.
-fn split_sentences(tokens: Vec<Token>, lang: &Lang) -> Vec<Sentence> {
+/// pause. Sentences get a capital first letter and a final full stop when they lack one, and
+/// start when their first words are heard (see [`timing`](crate::timing)).
+fn split_sentences(tokens: Vec<Token>, lang: &Lang, pace: Option<Pace>) -> Vec<Sentence> {
     let mut groups: Vec<Vec<Token>> = Vec::new();
     let mut current: Vec<Token> = Vec::new();
     for t in tokens {
@@ -304,7 +308,7 @@ fn split_sentences(tokens: Vec<Token>, lang: &Lang) -> Vec<Sentence> {
                 last.push('.');
             }
         }
-        let start_ms = group.first().map_or(0, |t| t.start_ms);
+        let start_ms = spoken_start_ms(&group, pace).unwrap_or(0);
         let end_ms = group
             .iter()
             .map(|t| t.end_ms)

@@ -15,6 +15,7 @@ mod render;
 mod structure;
 mod summary;
 mod text;
+mod timing;
 mod tokens;
 
 use vidpress_core::Transcript;

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use vidpress_core::{Segment, Transcript, VideoId};
+use vidpress_core::{Segment, Transcript, VideoId, Word};
 use vidpress_draft::{Draft, DraftOptions, MediaUrl, VideoMeta, VideoSource, format};
 
 const SETUP: &str = "scripts/make-draft-fixtures.sh";
@@ -312,6 +312,104 @@ fn chapters_and_watch_links_point_into_the_video() {
             .contains("src=\"https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ\"")
     );
     assert!(d.markdown.contains("## Chapters"));
+}
+
+/// Words said one after another at 70 ms a letter from `start_ms`, as Whisper stamps speech it
+/// times well; returns them and when the last one ends.
+fn timed_words(text: &str, start_ms: u64) -> (Vec<Word>, u64) {
+    let mut t = start_ms;
+    let words = text
+        .split_whitespace()
+        .map(|w| {
+            let start = t;
+            t += 70 * w.chars().filter(|c| c.is_alphanumeric()).count().max(2) as u64;
+            Word {
+                text: format!(" {w}"),
+                start_ms: start,
+                end_ms: t,
+                probability: 0.95,
+            }
+        })
+        .collect();
+    (words, t)
+}
+
+fn segment_of(words: Vec<Word>) -> Segment {
+    Segment {
+        start_ms: words.first().map_or(0, |w| w.start_ms),
+        end_ms: words.last().map_or(0, |w| w.end_ms),
+        text: words.iter().map(|w| w.text.as_str()).collect(),
+        words,
+    }
+}
+
+#[test]
+fn a_pause_whisper_hides_in_the_next_words_does_not_pull_a_section_early() {
+    // Two announced topics with 1.6 s of silence between them. Whisper stamps the first word
+    // after the silence where the last word before it ends, and stretches the next words over
+    // the silence instead (as Whisper base does on the corpus's en-home-repairs).
+    let first = [
+        "First, let's talk about fixing a dripping tap.",
+        "A dripping tap wastes a surprising amount of water, and the cause is almost always a worn rubber washer inside the valve.",
+        "Turn off the water under the sink, open the tap to drain it, and unscrew the handle.",
+        "Put the handle back, turn the water on, and the drip is gone.",
+    ];
+    let second = [
+        "Now for something completely different, a squeaky door.",
+        "The squeak comes from the metal hinge pins rubbing against each other.",
+        "Tap each hinge pin up and out with a nail and a hammer, and coat the pin with a little petroleum jelly.",
+        "The squeak disappears and the door closes softly again.",
+    ];
+    let transcript = |hidden: bool| {
+        let mut segments = Vec::new();
+        let mut t = 0;
+        for s in first {
+            let (words, end) = timed_words(s, t);
+            segments.push(segment_of(words));
+            t = end;
+        }
+        let gone = t;
+        let spoken = gone + 1600;
+        t = spoken;
+        for (k, s) in second.iter().enumerate() {
+            let (mut words, end) = timed_words(s, t);
+            if k == 0 && hidden {
+                // "Now" and "for" from the end of "gone.", then "something", "completely" and
+                // "different," stretched until they catch up with the speech.
+                let caught_up = words[4].end_ms;
+                let mut at = gone;
+                for (w, ms) in words.iter_mut().zip([210, 210, 1160, 1230]) {
+                    w.start_ms = at;
+                    at += ms;
+                    w.end_ms = at;
+                }
+                words[4].start_ms = at;
+                assert!(words[4].end_ms == caught_up && at < caught_up);
+            }
+            segments.push(segment_of(words));
+            t = end;
+        }
+        (
+            Transcript::new(Some("en".into()), segments).unwrap(),
+            spoken,
+        )
+    };
+    for hidden in [false, true] {
+        let (t, spoken) = transcript(hidden);
+        let d = format(&t, &youtube("Home repairs"), &DraftOptions::default());
+        assert_eq!(d.sections.len(), 2, "{:?}", d.sections);
+        assert_eq!(d.sections[1].heading, "Squeaky door");
+        let start = d.sections[1].start_ms;
+        assert!(
+            start.abs_diff(spoken) <= 300,
+            "hidden pause {hidden}: the section starts at {start} ms, its words at {spoken} ms"
+        );
+        assert_eq!(d.chapters[1].start_ms, start);
+        let url = d.sections[1].watch_url.as_deref().unwrap();
+        assert!(url.ends_with(&format!("&t={}s", start / 1000)), "{url}");
+        // The first section still starts with the speech.
+        assert_eq!(d.sections[0].start_ms, 0);
+    }
 }
 
 #[test]
