@@ -20,6 +20,37 @@ fn knows(dictionary: &spellbook::Dictionary, word: &str) -> bool {
         || dictionary.check(&bare.to_lowercase())
 }
 
+/// Fewest letters of a compound's head that stands for the whole word, and of the part before it.
+const COMPOUND_HEAD_MIN_LETTERS: usize = 5;
+const COMPOUND_MODIFIER_MIN_LETTERS: usize = 3;
+
+/// The longest last part of a compound the dictionary does not know that the dictionary does
+/// know, written with a capital as a noun: where Whisper misheard the first part of a compound
+/// ("Dordbacken" for "Brot backen"), its head still says what kind of thing it is. After a
+/// hyphen only the part after the last one is looked at ("Katoffel-Zubert": "Zubert").
+fn compound_head(dictionary: &spellbook::Dictionary, word: &str) -> Option<String> {
+    let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
+    let (last, hyphenated) = match bare.rsplit_once('-') {
+        Some((_, last)) => (last, true),
+        None => (bare, false),
+    };
+    let letters: Vec<char> = last.chars().collect();
+    if letters.len() < COMPOUND_HEAD_MIN_LETTERS || !letters.iter().all(|c| c.is_alphabetic()) {
+        return None;
+    }
+    // The whole part after a hyphen, then ever shorter last parts.
+    (0..=letters.len().saturating_sub(COMPOUND_HEAD_MIN_LETTERS))
+        .filter(|&i| (hyphenated && i == 0) || i >= COMPOUND_MODIFIER_MIN_LETTERS)
+        .map(|i| {
+            let mut head: String = letters[i..].iter().collect::<String>().to_lowercase();
+            if let Some(first) = head.chars().next() {
+                head.replace_range(..first.len_utf8(), &first.to_uppercase().to_string());
+            }
+            head
+        })
+        .find(|head| dictionary.check(head))
+}
+
 /// Sentences with their content terms and cues, ready for segmentation and keyphrase scoring.
 #[derive(Debug)]
 pub(crate) struct Doc {
@@ -39,6 +70,10 @@ pub(crate) struct Doc {
     pub misspelled: Vec<Vec<bool>>,
     /// Whether a dictionary checked the words (so a word not in `misspelled` is a real word).
     pub spell_checked: bool,
+    /// For a word of an announced topic that the dictionary does not know, in a language that
+    /// joins compounds: the compound's head, its longest last part that the dictionary knows
+    /// (Whisper heard "Brot backen" as "Dordbacken": "Backen"), by (sentence, word).
+    pub compound_heads: HashMap<(usize, usize), String>,
 }
 
 impl Doc {
@@ -94,7 +129,7 @@ impl Doc {
             all_cores.push(cores);
             cues.push(cue);
         }
-        let misspelled = sentences
+        let misspelled: Vec<Vec<bool>> = sentences
             .iter()
             .map(|s| {
                 s.words
@@ -103,6 +138,20 @@ impl Doc {
                     .collect()
             })
             .collect();
+        let mut compound_heads = HashMap::new();
+        if let Some(dictionary) = dictionary.filter(|_| lang.joins_compounds()) {
+            for (s, sentence) in sentences.iter().enumerate() {
+                let Some(cue) = cues[s] else { continue };
+                for (k, word) in sentence.words.iter().enumerate().skip(cue.topic_start) {
+                    if !misspelled[s][k] {
+                        continue;
+                    }
+                    if let Some(head) = compound_head(dictionary, word) {
+                        compound_heads.insert((s, k), head);
+                    }
+                }
+            }
+        }
         let display = forms
             .into_iter()
             .map(|f| {
@@ -122,6 +171,7 @@ impl Doc {
             display,
             misspelled,
             spell_checked: dictionary.is_some(),
+            compound_heads,
         }
     }
 

@@ -273,6 +273,12 @@ impl Lang {
         self.code == "de"
     }
 
+    /// Whether compounds are written as one word whose last part names the thing
+    /// ("Kartoffelsuppe" is a "Suppe"), as in German.
+    pub(crate) fn joins_compounds(&self) -> bool {
+        self.code == "de"
+    }
+
     /// English capitalises "I" and its contractions.
     pub(crate) fn capitalises_i(&self) -> bool {
         self.code == "en"

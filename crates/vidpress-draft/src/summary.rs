@@ -145,6 +145,9 @@ impl SectionWeights {
 struct Phrase {
     sentence: usize,
     words: Range<usize>,
+    /// What the last word reads as when it stands for more than Whisper wrote: the head of a
+    /// compound whose first part Whisper misheard.
+    last_as: Option<String>,
 }
 
 /// Words ending a clause: a phrase never runs across them.
@@ -190,13 +193,27 @@ fn announced(doc: &Doc, sentence: usize) -> Option<Phrase> {
     // A topic said outright is worth a word Whisper heard faintly when the word is known to be
     // one: the dictionary knows it, or Whisper heard the same term surely elsewhere ("freezing"
     // once, "freeze" twice). Stop words inside ("tortilla de patatas") do not name it. The
-    // phrase ends before the first word that is neither ("gaspacho de ~aloos": "gaspacho").
+    // phrase ends before the first word that is neither ("gaspacho de ~aloos": "gaspacho"), or
+    // with that word's head when it is a compound whose first part Whisper misheard
+    // ("über das Dordbacken": "Backen").
     let terms = &doc.word_terms[sentence];
     let end = phrase
         .words
         .clone()
         .find(|&i| terms[i].is_some_and(|t| !doc.is_vouched(sentence, i) && !said_surely(doc, t)))
         .unwrap_or(phrase.words.end);
+    if let Some(head) = doc
+        .compound_heads
+        .get(&(sentence, end))
+        .filter(|_| end < phrase.words.end)
+    {
+        return Some(Phrase {
+            sentence,
+            words: trim(doc, sentence, phrase.words.start..end).map_or(end, |p| p.words.start)
+                ..end + 1,
+            last_as: Some(head.clone()),
+        });
+    }
     trim(doc, sentence, phrase.words.start..end)
 }
 
@@ -239,6 +256,7 @@ fn trim(doc: &Doc, sentence: usize, mut span: Range<usize>) -> Option<Phrase> {
     (!span.is_empty()).then_some(Phrase {
         sentence,
         words: span,
+        last_as: None,
     })
 }
 
@@ -250,7 +268,9 @@ fn phrase_text(doc: &Doc, p: &Phrase) -> String {
         .clone()
         .map(|i| {
             let bare = words[i].trim_matches(|c: char| !c.is_alphanumeric());
-            if i == 0 {
+            if let Some(last) = p.last_as.as_ref().filter(|_| i + 1 == p.words.end) {
+                last.clone()
+            } else if i == 0 {
                 match doc.word_terms[p.sentence][i] {
                     Some(t) => doc.display[t as usize].clone(),
                     None => bare.to_lowercase(),
@@ -301,6 +321,7 @@ fn candidates(doc: &Doc, range: &Range<usize>) -> Vec<Phrase> {
                     out.push(Phrase {
                         sentence: s,
                         words: a..b + 1,
+                        last_as: None,
                     });
                 }
                 if ends_clause(&words[b]) {
@@ -787,6 +808,21 @@ mod tests {
     /// A document of sentences as Whisper heard them; a word written `~word` is one Whisper
     /// was unsure of (probability 0.3).
     fn doc(code: &str, sentences: &[&str]) -> Doc {
+        doc_checked(code, sentences, None)
+    }
+
+    /// A Hunspell dictionary that knows `words` and nothing else.
+    fn dictionary(words: &[&str]) -> spellbook::Dictionary {
+        let dic = format!("{}\n{}\n", words.len(), words.join("\n"));
+        spellbook::Dictionary::new("SET UTF-8\n", &dic).unwrap()
+    }
+
+    /// [`doc`], spell-checked.
+    fn doc_checked(
+        code: &str,
+        sentences: &[&str],
+        dictionary: Option<&spellbook::Dictionary>,
+    ) -> Doc {
         let sentences = sentences
             .iter()
             .enumerate()
@@ -810,7 +846,7 @@ mod tests {
                 }
             })
             .collect();
-        Doc::new(sentences, Lang::new(Some(code)), None)
+        Doc::new(sentences, Lang::new(Some(code)), dictionary)
     }
 
     /// The heading the announcement in the document's first sentence gives.
@@ -921,6 +957,54 @@ mod tests {
             )
             .as_deref(),
             Some("Gaspacho")
+        );
+    }
+
+    #[test]
+    fn a_misheard_compound_is_named_by_its_head() {
+        let known = dictionary(&[
+            "zuerst",
+            "sprechen",
+            "wir",
+            "über",
+            "das",
+            "backen",
+            "als",
+            "nächstes",
+            "kochen",
+            "eine",
+            "first",
+            "let's",
+            "talk",
+            "about",
+            "making",
+        ]);
+        let heading = |code: &str, sentence: &str| {
+            let d = doc_checked(code, &[sentence], Some(&known));
+            announced(&d, 0).map(|p| sentence_case(&phrase_text(&d, &p)))
+        };
+        // Whisper heard "Brot backen" as one word that is none; its last part is one.
+        assert_eq!(
+            heading("de", "Zuerst sprechen wir über das Dordbacken.").as_deref(),
+            Some("Backen")
+        );
+        // After a hyphen, the part after it is the head, and here it is no word either.
+        assert_eq!(
+            heading("de", "Als Nächstes kochen wir eine Katoffel-Zubert."),
+            None
+        );
+        // A last part of four letters is too weak a guess ("Datenbunt": "bunt").
+        assert_eq!(
+            heading("de", "Zuerst sprechen wir über das Datenbunt."),
+            None
+        );
+        // English does not write its compounds as one word.
+        assert_eq!(heading("en", "First, let's talk about breadmaking."), None);
+        // Without a dictionary nothing is known to be a word or not.
+        let d = doc("de", &["Zuerst sprechen wir über das Dordbacken."]);
+        assert_eq!(
+            announced(&d, 0).map(|p| phrase_text(&d, &p)).as_deref(),
+            Some("Dordbacken")
         );
     }
 }
