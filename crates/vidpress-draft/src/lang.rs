@@ -546,6 +546,9 @@ const DE_DISCOURSE: &[&str] = &[
     "teil",
     "schritt",
     "woche",
+    "wochen",
+    "minute",
+    "minuten",
 ];
 const DE_PRONOUNS: &[&str] = &["wir", "ich", "ihr", "du", "man", "es", "sie"];
 
@@ -595,6 +598,10 @@ const ES_DISCOURSE: &[&str] = &[
     "parte",
     "días",
     "buenos",
+    "semana",
+    "semanas",
+    "minuto",
+    "minutos",
 ];
 
 const FR_WEAK: &[&str] = &[
@@ -639,6 +646,9 @@ const FR_DISCOURSE: &[&str] = &[
     "parlons",
     "partie",
     "semaine",
+    "semaines",
+    "minute",
+    "minutes",
 ];
 
 const EN_ANAPHORA: &[&str] = &[
