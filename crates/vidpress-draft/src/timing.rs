@@ -68,7 +68,11 @@ fn ends_clause(word: &str) -> bool {
 ///
 /// Only the opening words up to the first comma are weighed (a comma's own pause is the
 /// speaker's), never the word that ends the sentence (Whisper stretches it over the pause
-/// after the sentence) and never a number (its spoken length is not its written one).
+/// after the sentence) and never a number (its spoken length is not its written one). Nor are
+/// the words after the first one, past the first, that takes no longer than the pace says:
+/// there Whisper has caught up with the speech, and a sentence said slowly from then on would
+/// otherwise pile up its slowness as if it were a pause. (The first word may be squeezed as
+/// well as stretched: Whisper gives "A" or "Now" 30 ms before stretching the words after it.)
 pub(crate) fn spoken_start_ms(words: &[Token], pace: Option<Pace>) -> Option<u64> {
     let first = words.first()?;
     let Some(pace) = pace else {
@@ -83,11 +87,13 @@ pub(crate) fn spoken_start_ms(words: &[Token], pace: Option<Pace>) -> Option<u64
         if last_of_sentence || !touching || w.text.chars().any(|c| c.is_ascii_digit()) {
             break;
         }
-        expected += pace.expected_ms(&w.text);
+        let own = pace.expected_ms(&w.text);
+        expected += own;
         let taken = w.end_ms.saturating_sub(first.start_ms) as f64;
         hidden = hidden.max(taken - expected);
         previous_end = w.end_ms;
-        if ends_clause(&w.text) {
+        let caught_up = k > 0 && w.end_ms.saturating_sub(w.start_ms) as f64 <= own;
+        if ends_clause(&w.text) || caught_up {
             break;
         }
     }
@@ -215,6 +221,33 @@ mod tests {
         }
         apart[2].start_ms = rest_end + 200;
         assert_eq!(spoken_start_ms(&apart, pace()), Some(0));
+    }
+
+    #[test]
+    fn slowness_after_whisper_caught_up_is_no_hidden_pause() {
+        // "Look" and "for" at the speaker's pace, then every word half as long again: by
+        // "in", the eighth word, that is 0.9 s more than the pace says, but none of it is a
+        // pause.
+        let pace_said = spoken(0, "Look for cuts and small stones stuck in the tread.");
+        let mut words = pace_said.clone();
+        let mut at = words[1].end_ms;
+        for w in &mut words[2..] {
+            let ms = (w.end_ms - w.start_ms) * 3 / 2;
+            w.start_ms = at;
+            at += ms;
+            w.end_ms = at;
+        }
+        assert_eq!(words[7].end_ms - pace_said[7].end_ms, 875);
+        assert_eq!(spoken_start_ms(&words, pace()), Some(0));
+        // A squeezed first word does not end the stretch after it: Whisper gives "A" 30 ms,
+        // then stretches "compost" and "heap" over the second before the sentence.
+        let mut squeezed = spoken(1000, "A compost heap turns kitchen scraps into soil.");
+        for (w, (start_ms, end_ms)) in squeezed.iter_mut().zip([(0, 30), (30, 1500), (1500, 1910)])
+        {
+            w.start_ms = start_ms;
+            w.end_ms = end_ms;
+        }
+        assert_eq!(spoken_start_ms(&squeezed, pace()), Some(1000));
     }
 
     #[test]

@@ -374,17 +374,16 @@ fn a_pause_whisper_hides_in_the_next_words_does_not_pull_a_section_early() {
         for (k, s) in second.iter().enumerate() {
             let (mut words, end) = timed_words(s, t);
             if k == 0 && hidden {
-                // "Now" and "for" from the end of "gone.", then "something", "completely" and
-                // "different," stretched until they catch up with the speech.
-                let caught_up = words[4].end_ms;
-                let mut at = gone;
-                for (w, ms) in words.iter_mut().zip([210, 210, 1160, 1230]) {
-                    w.start_ms = at;
-                    at += ms;
-                    w.end_ms = at;
+                // From the end of "gone." to where Whisper catches up with the speech, after
+                // "different,", the five words share the time by their length, as whisper.cpp
+                // shares out a stretch between two times it is sure of.
+                let (from, to) = (words[0].start_ms, words[4].end_ms);
+                let stretch = |ms: u64| gone + (ms - from) * (to - gone) / (to - from);
+                for w in &mut words[..5] {
+                    w.start_ms = stretch(w.start_ms);
+                    w.end_ms = stretch(w.end_ms);
                 }
-                words[4].start_ms = at;
-                assert!(words[4].end_ms == caught_up && at < caught_up);
+                assert_eq!((words[0].start_ms, words[4].end_ms), (gone, to));
             }
             segments.push(segment_of(words));
             t = end;
