@@ -66,6 +66,8 @@ pub(crate) struct Doc {
     pub cues: Vec<Option<Cue>>,
     /// How each term is written: its most frequent form away from a sentence start.
     pub display: Vec<String>,
+    /// Whether each term is said right after an article (or with one, "l'hiver") somewhere.
+    pub after_article: Vec<bool>,
     /// Whether the dictionary (when there is one) does not know each word.
     pub misspelled: Vec<Vec<bool>>,
     /// Whether a dictionary checked the words (so a word not in `misspelled` is a real word).
@@ -86,6 +88,7 @@ impl Doc {
         let mut ids: HashMap<String, u32> = HashMap::new();
         // Per term: (form, count, first seen) candidates for display.
         let mut forms: Vec<Vec<(String, u32, usize)>> = Vec::new();
+        let mut after_article: Vec<bool> = Vec::new();
         let mut terms = Vec::with_capacity(sentences.len());
         let mut word_terms = Vec::with_capacity(sentences.len());
         let mut all_cores = Vec::with_capacity(sentences.len());
@@ -107,7 +110,10 @@ impl Doc {
                 let id = *ids.entry(lang.stem(c)).or_insert(next);
                 if id == next {
                     forms.push(Vec::new());
+                    after_article.push(false);
                 }
+                after_article[id as usize] |=
+                    (i > 0 && lang.precedes_noun(&cores[i - 1])) || lang.carries_article(c);
                 // Away from a sentence start, capitals are meant (names, German nouns); at the
                 // start they are not.
                 let shown: String = word
@@ -169,6 +175,7 @@ impl Doc {
             terms,
             cues,
             display,
+            after_article,
             misspelled,
             spell_checked: dictionary.is_some(),
             compound_heads,
@@ -190,6 +197,21 @@ impl Doc {
     /// heard faintly, never one that is not a word.
     pub(crate) fn is_vouched(&self, sentence: usize, word: usize) -> bool {
         self.is_sure(sentence, word) || (self.spell_checked && !self.misspelled[sentence][word])
+    }
+
+    /// Whether a phrase whose first and last words are these terms names a thing: in German it
+    /// ends in a noun, which is written with a capital; in Spanish and French it opens with one,
+    /// a word said after an article somewhere, or a name (a capital away from a sentence
+    /// start). Other languages are not judged.
+    pub(crate) fn names_a_thing(&self, first: u32, last: u32) -> bool {
+        let capital = |t: u32| self.display[t as usize].starts_with(char::is_uppercase);
+        if self.lang.capitalises_nouns() {
+            capital(last)
+        } else if self.lang.articles_mark_nouns() {
+            self.after_article[first as usize] || capital(first)
+        } else {
+            true
+        }
     }
 
     /// How many distinct terms there are.

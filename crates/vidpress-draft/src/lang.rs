@@ -273,6 +273,30 @@ impl Lang {
         self.code == "de"
     }
 
+    /// Whether nouns are known by the article said before them, as in Spanish and French, where
+    /// an adjective follows its noun ("una sopa fría": "sopa" is the thing, "fría" says how it
+    /// is).
+    pub(crate) fn articles_mark_nouns(&self) -> bool {
+        matches!(self.code.as_str(), "es" | "fr")
+    }
+
+    /// Whether the word after this normalised one is a noun: an article, or a preposition joined
+    /// with one ("del", "au"), in a language where [`Self::articles_mark_nouns`].
+    pub(crate) fn precedes_noun(&self, core: &str) -> bool {
+        let joined: &[&str] = match self.code.as_str() {
+            "es" => &["del", "al"],
+            "fr" => &["du", "au", "aux", "des"],
+            _ => return false,
+        };
+        (self.is_article(core) && !self.carries_article(core)) || joined.contains(&core)
+    }
+
+    /// Whether the normalised word carries its own elided article, and so is a noun (French
+    /// "l'hiver").
+    pub(crate) fn carries_article(&self, core: &str) -> bool {
+        self.code == "fr" && core.strip_prefix("l'").is_some_and(|rest| !rest.is_empty())
+    }
+
     /// Whether compounds are written as one word whose last part names the thing
     /// ("Kartoffelsuppe" is a "Suppe"), as in German.
     pub(crate) fn joins_compounds(&self) -> bool {
