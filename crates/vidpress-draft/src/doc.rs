@@ -24,10 +24,10 @@ fn knows(dictionary: &spellbook::Dictionary, word: &str) -> bool {
 const COMPOUND_HEAD_MIN_LETTERS: usize = 5;
 const COMPOUND_MODIFIER_MIN_LETTERS: usize = 3;
 
-/// The longest last part of a compound the dictionary does not know that the dictionary does
-/// know, written with a capital as a noun: where Whisper misheard the first part of a compound
-/// ("Dordbacken" for "Brot backen"), its head still says what kind of thing it is. After a
-/// hyphen only the part after the last one is looked at ("Katoffel-Zubert": "Zubert").
+/// Of a word the dictionary does not know, the longest last part that it does know, written
+/// with a capital as a noun: where Whisper misheard the first part of a compound ("Dordbacken"
+/// for "Brot backen"), its head still says what kind of thing it is. After a hyphen only the
+/// part after the last one is looked at ("Katoffel-Zubert": "Zubert").
 fn compound_head(dictionary: &spellbook::Dictionary, word: &str) -> Option<String> {
     let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
     let (last, hyphenated) = match bare.rsplit_once('-') {

@@ -15,7 +15,7 @@ const OPENING_WORDS: usize = 8;
 /// words over a pause it hides.
 const TOUCHING_MS: u64 = 50;
 /// How much longer than the speaker's pace the opening words must take before the difference
-/// counts as a hidden pause. Inside sentences, where nobody pauses, 99 % of word runs on the
+/// counts as a hidden pause. Inside sentences, where nobody pauses, 99.3 % of word runs on the
 /// draft corpus stay within this of the pace.
 const HIDDEN_PAUSE_MIN_MS: f64 = 500.0;
 /// A word is never expected to take less than this many letters' time ("a", "I").
@@ -68,11 +68,12 @@ fn ends_clause(word: &str) -> bool {
 ///
 /// Only the opening words up to the first comma are weighed (a comma's own pause is the
 /// speaker's), never the word that ends the sentence (Whisper stretches it over the pause
-/// after the sentence) and never a number (its spoken length is not its written one). Nor are
-/// the words after the first one, past the first, that takes no longer than the pace says:
-/// there Whisper has caught up with the speech, and a sentence said slowly from then on would
-/// otherwise pile up its slowness as if it were a pause. (The first word may be squeezed as
-/// well as stretched: Whisper gives "A" or "Now" 30 ms before stretching the words after it.)
+/// after the sentence) and never a number (its spoken length is not its written one). Weighing
+/// also stops at the first word after the sentence's first that takes no longer than the pace
+/// says: whisper.cpp shares a stretch out among the words by their length, so there it has
+/// caught up with the speech, and a sentence said slowly from then on would otherwise pile up
+/// its slowness as if it were a pause. (The sentence's first word may be squeezed as well as
+/// stretched: Whisper gives "A" or "Now" 30 ms before stretching the words after it.)
 pub(crate) fn spoken_start_ms(words: &[Token], pace: Option<Pace>) -> Option<u64> {
     let first = words.first()?;
     let Some(pace) = pace else {
