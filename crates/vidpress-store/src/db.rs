@@ -169,17 +169,23 @@ impl Store {
             .max_connections(options.max_connections)
             .acquire_timeout(options.connect_timeout);
         let pool = match backend {
-            Backend::Sqlite => pool_options.after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    // WAL lets readers run beside the one writer; NORMAL sync is safe with WAL.
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+            // A connection to a local file cannot go stale, so it is not pinged before each
+            // use (a round trip to its thread, as long as the query itself).
+            Backend::Sqlite => {
+                pool_options
+                    .test_before_acquire(false)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            // WAL lets readers run beside the one writer; NORMAL sync is safe with WAL.
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                          PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-                    )
-                    .await?;
-                    Ok(())
-                })
-            }),
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+            }
             Backend::Postgres => pool_options,
         }
         .connect(&url)

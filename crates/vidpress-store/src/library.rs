@@ -136,13 +136,17 @@ impl Store {
             n += 1;
             sql.push_str(&format!(" AND v.channel_id = ${n}"));
         }
+        // The page's bounds are written into the statement as numbers: SQLite compiles a
+        // statement again on every run whose LIMIT or OFFSET is a bound parameter (its planner
+        // reads their values), which took a fifth of the list page's time. One cached statement
+        // per page number viewed.
         sql.push_str(&format!(
-            " ORDER BY v.id DESC LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
+            " ORDER BY v.id DESC LIMIT {} OFFSET {}",
+            u64::from(per_page) + 1,
+            u64::from(page) * u64::from(per_page)
         ));
         let sql = summary_sql(&sql);
-        // Only numbered placeholders are interpolated; every value is bound.
+        // Only numbered placeholders and integers are interpolated; every other value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user.0);
         if let Some(state) = filter.state {
             query = query.bind(state.as_str());
@@ -150,11 +154,7 @@ impl Store {
         if let Some(channel) = filter.channel {
             query = query.bind(channel);
         }
-        let rows = query
-            .bind(i64::from(per_page) + 1)
-            .bind(i64::from(page) * i64::from(per_page))
-            .fetch_all(self.pool())
-            .await?;
+        let rows = query.fetch_all(self.pool()).await?;
         rows.iter().map(summary_from_row).collect()
     }
 

@@ -4,7 +4,8 @@
 
 use sqlx::Row;
 
-use crate::{Store, StoreError, UserId, now_ms};
+use crate::users::user_from_row;
+use crate::{Store, StoreError, User, UserId, now_ms};
 
 /// A stored session.
 #[derive(Debug, Clone)]
@@ -13,6 +14,9 @@ pub struct StoredSession {
     pub data: String,
     /// Epoch milliseconds.
     pub expires_at: i64,
+    /// The account signed in with it, read in the same query (every dashboard request needs
+    /// both).
+    pub user: Option<User>,
 }
 
 impl Store {
@@ -62,16 +66,23 @@ impl Store {
     /// A session that has not expired.
     pub async fn load_session(&self, key: &str) -> Result<Option<StoredSession>, StoreError> {
         let row = sqlx::query(
-            "SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
+            "SELECT s.data, s.expires_at, u.id, u.email, u.is_admin, u.time_zone, u.password_hash \
+             FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = $1 AND s.expires_at > $2",
         )
         .bind(key)
         .bind(now_ms())
         .fetch_optional(self.pool())
         .await?;
         row.map(|row| {
+            let user = match row.try_get::<Option<i64>, _>("id")? {
+                Some(_) => Some(user_from_row(&row)?),
+                None => None,
+            };
             Ok(StoredSession {
                 data: row.try_get("data")?,
                 expires_at: row.try_get("expires_at")?,
+                user,
             })
         })
         .transpose()

@@ -8,11 +8,11 @@ use sqlx::any::AnyRow;
 use crate::{Store, StoreError, now_ms};
 
 /// A user's database id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct UserId(pub i64);
 
 /// An account.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct User {
     pub id: UserId,
     pub email: String,
@@ -34,7 +34,7 @@ pub enum AccountError {
 
 const USER_COLUMNS: &str = "id, email, is_admin, time_zone, password_hash";
 
-fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
+pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     let hash: Option<String> = row.try_get("password_hash")?;
     Ok(User {
         id: UserId(row.try_get("id")?),

@@ -110,6 +110,28 @@ async fn linking_is_idempotent_and_creates_work_once(db: TestDb) {
     );
     assert_eq!(jobs_of(store, JobKind::Unsubscribe).await.len(), 1);
     assert!(store.channels(user.id).await.unwrap().is_empty());
+    assert!(store.channel_names(user.id).await.unwrap().is_empty());
+
+    // The video list's filter names the channels in the order they were linked, one whose
+    // title is not known yet by its id; another user's list names none of them.
+    let relinked = store
+        .link_channel(user.id, &channel, "Chan", &subscription("t4"), 0)
+        .await
+        .unwrap();
+    let untitled = ChannelId::parse("UCuntitledchannel000000A").unwrap();
+    let second = store
+        .link_channel(user.id, &untitled, "", &subscription("t5"), 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.channel_names(user.id).await.unwrap(),
+        vec![
+            (relinked.channel.id, "Chan".to_owned()),
+            (second.channel.id, "UCuntitledchannel000000A".to_owned())
+        ]
+    );
+    let stranger = store.ensure_user("b@example.org").await.unwrap();
+    assert!(store.channel_names(stranger.id).await.unwrap().is_empty());
 }
 
 async fn a_video_is_inserted_once_with_its_fetch_job(db: TestDb) {

@@ -12,6 +12,7 @@ use whisper_rs::{
     WhisperState,
 };
 
+use crate::cores::{Cores, Lease};
 use crate::device::{self, CUDA_BUILD, Device, NoCudaSupport};
 use crate::ggml::Hparams;
 use crate::guards::{GuardConfig, Guards, RawSegment};
@@ -89,7 +90,8 @@ pub struct Streamed {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TranscribeOptions {
     /// CPU threads; `None` picks the idle cores when each transcription starts
-    /// ([`default_threads`]).
+    /// ([`default_threads`]) and shares them with the machine's other transcriptions
+    /// ([`crate::cores`]).
     pub threads: Option<usize>,
     /// Beam width; 1 decodes greedily.
     pub beam_size: usize,
@@ -338,7 +340,17 @@ impl Engine {
     ) -> Result<Streamed, StreamError<S::Error>> {
         let stopped = || stop.load(Ordering::Relaxed);
         let mut language = self.language(opts.language.as_deref())?.to_owned();
-        let threads = opts.threads.unwrap_or_else(default_threads).max(1);
+        // Threads asked for run as asked; otherwise the idle cores, shared with every other
+        // transcription on the machine ([`crate::cores`]).
+        let (want, mut lease) = match opts.threads {
+            Some(n) => (n.max(1), None),
+            None => {
+                let want = default_threads();
+                (want, Some(Cores::machine().lease(want, stopped)))
+            }
+        };
+        let threads_now = |lease: &Option<Lease>| lease.as_ref().map_or(want, Lease::threads);
+        let threads = threads_now(&lease);
         let rate = SAMPLE_RATE as usize;
         let window_len = opts.window_seconds.max(window::MIN_WINDOW_SECONDS) as usize * rate;
         let mut vad = match &opts.vad_model {
@@ -400,6 +412,10 @@ impl Engine {
             let in_window: usize = stretches.iter().map(|r| r.len()).sum::<usize>().max(1);
             let mut done = 0usize;
             for stretch in &stretches {
+                if let Some(lease) = lease.as_mut() {
+                    lease.renew(want);
+                }
+                let threads = threads_now(&lease);
                 let (before, share) = (done, stretch.len());
                 let report = progress.clone();
                 let on_progress = move |p: i32| {
@@ -449,6 +465,7 @@ impl Engine {
                 done += share;
             }
             windows.push(ms(offset)..ms(offset + cut as u64));
+            guards.advance(ms(cut as u64));
             buf.drain(..cut);
             offset += cut as u64;
             if let Ok(mut f) = progress.lock() {

@@ -140,12 +140,17 @@ fn rms(samples: &[f32], start_ms: u64, end_ms: u64) -> f32 {
     (sum / span.len() as f64).sqrt() as f32
 }
 
+/// How soon after an identical segment a repeat counts as a decoding loop rather than speech
+/// said again: loops follow each other end to end, while a speaker who says the same sentence
+/// again minutes later (a refrain, a sign-off) is transcribed both times.
+pub const REPEAT_WITHIN_MS: i64 = 10_000;
+
 /// Why `raw` should be dropped, if it should; `previous` holds the normalised texts of the
-/// segments kept so far.
+/// segments kept so far, each with its end time (on `raw`'s clock, so possibly before zero).
 pub fn check(
     raw: &RawSegment,
     samples: &[f32],
-    previous: &[String],
+    previous: &[(String, i64)],
     cfg: &GuardConfig,
 ) -> Option<DropReason> {
     let seg = &raw.segment;
@@ -168,7 +173,13 @@ pub fn check(
     if doubtful && STOCK_PHRASES.contains(&norm.as_str()) {
         return Some(DropReason::StockPhrase);
     }
-    if previous.iter().rev().take(2).any(|p| *p == norm) {
+    let start = i64::try_from(seg.start_ms).unwrap_or(i64::MAX);
+    if previous
+        .iter()
+        .rev()
+        .take(2)
+        .any(|(p, end)| *p == norm && start <= end.saturating_add(REPEAT_WITHIN_MS))
+    {
         return Some(DropReason::Repeated);
     }
     None
@@ -219,8 +230,9 @@ pub fn filter(raw: Vec<RawSegment>, samples: &[f32], cfg: &GuardConfig) -> Vec<S
 #[derive(Debug, Clone)]
 pub struct Guards<'a> {
     cfg: &'a GuardConfig,
-    /// The normalised texts of the last segments kept.
-    texts: Vec<String>,
+    /// The normalised texts of the last segments kept, with their end times on the clock of
+    /// the samples being checked.
+    texts: Vec<(String, i64)>,
 }
 
 impl<'a> Guards<'a> {
@@ -257,9 +269,19 @@ impl<'a> Guards<'a> {
                 if self.texts.len() == 2 {
                     self.texts.remove(0);
                 }
-                self.texts.push(normalize(&r.segment.text));
+                let end = i64::try_from(r.segment.end_ms).unwrap_or(i64::MAX);
+                self.texts.push((normalize(&r.segment.text), end));
                 Some(r.segment)
             }
+        }
+    }
+
+    /// The next samples start `ms` after the current ones did: the times kept so far move onto
+    /// their clock.
+    pub fn advance(&mut self, ms: u64) {
+        let ms = i64::try_from(ms).unwrap_or(i64::MAX);
+        for (_, end) in &mut self.texts {
+            *end = end.saturating_sub(ms);
         }
     }
 }
@@ -321,7 +343,7 @@ mod tests {
         let mut samples = loud(10_000);
         samples[..2000 * SAMPLES_PER_MS].fill(0.0);
         let cfg = GuardConfig::default();
-        let prev = vec!["hello there".to_owned()];
+        let prev = vec![("hello there".to_owned(), 1500)];
         let check1 = |r: &RawSegment| check(r, &samples, &prev, &cfg);
         assert_eq!(
             check1(&raw(0, 1900, " Hello world", 0.0, -0.1)),
@@ -352,6 +374,31 @@ mod tests {
             Some(DropReason::Repeated)
         );
         assert_eq!(check1(&raw(2000, 3000, " Hello, world!", 0.0, -0.1)), None);
+    }
+
+    #[test]
+    fn a_sentence_said_again_later_is_kept() {
+        let samples = loud(200_000);
+        let cfg = GuardConfig::default();
+        let mut guards = Guards::new(&cfg);
+        let said = |start: u64| raw(start, start + 2000, " Subscribe for more.", 0.0, -0.1);
+        assert!(guards.check(said(1000), &samples).is_some());
+        assert!(
+            guards.check(said(3000), &samples).is_none(),
+            "end to end: a decoding loop"
+        );
+        assert!(
+            guards.check(said(90_000), &samples).is_some(),
+            "a minute and a half later: said again"
+        );
+        // Across windows: the next window starts 100 s later, so its second 1 is 9 s after the
+        // last one ended (at 92 s), and second 3 is 11 s after.
+        guards.advance(100_000);
+        assert!(guards.check(said(1000), &samples).is_none());
+        let mut guards = Guards::new(&cfg);
+        assert!(guards.check(said(90_000), &samples).is_some());
+        guards.advance(100_000);
+        assert!(guards.check(said(3000), &samples).is_some());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! directory. This crate knows nothing of HTTP: downloads by URL happen in the caller.
 
 pub mod convert;
+pub mod cores;
 pub mod ct2;
 pub mod device;
 pub mod engine;

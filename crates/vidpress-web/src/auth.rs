@@ -17,7 +17,7 @@ use tower_sessions::Session;
 use vidpress_store::{User, UserId};
 
 use crate::AppState;
-use crate::sessions::USER_KEY;
+use crate::sessions::{LOADED_USER_KEY, USER_KEY};
 use crate::views::error_page;
 
 /// Shortest password accepted.
@@ -94,7 +94,19 @@ impl FromRequestParts<AppState> for CurrentUser {
             .await
             .map_err(|e| internal(&e))?;
         if let Some(id) = id {
-            match state.store.user(UserId(id)).await {
+            // The account came with the session's row; the query is for a session whose user
+            // changed during this request.
+            let loaded = session
+                .get::<User>(LOADED_USER_KEY)
+                .await
+                .ok()
+                .flatten()
+                .filter(|u| u.id == UserId(id));
+            let user = match loaded {
+                Some(user) => Ok(Some(user)),
+                None => state.store.user(UserId(id)).await,
+            };
+            match user {
                 Ok(Some(user)) if user.has_password => {
                     // Reading a session does not extend it: a change does. Mark the day it was
                     // last used (one write a day), so people in daily use stay signed in.

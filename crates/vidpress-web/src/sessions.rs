@@ -11,6 +11,11 @@ use vidpress_store::{Store, UserId};
 /// The session key holding the signed-in user's id.
 pub const USER_KEY: &str = "user";
 
+/// Where [`DbSessionStore::load`] leaves the account the session's row names, read in the same
+/// query as the session: the signed-in check then costs no query of its own. Never stored
+/// ([`encode`] drops it), and only trusted when its id is [`USER_KEY`]'s.
+pub const LOADED_USER_KEY: &str = "loaded-user";
+
 /// Sessions in the database.
 #[derive(Debug, Clone)]
 pub struct DbSessionStore {
@@ -32,8 +37,13 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
 }
 
 fn encode(record: &Record) -> session_store::Result<(Option<UserId>, String, i64)> {
-    let data = serde_json::to_string(&record.data)
-        .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    let stored: std::collections::BTreeMap<&String, &serde_json::Value> = record
+        .data
+        .iter()
+        .filter(|(k, _)| *k != LOADED_USER_KEY)
+        .collect();
+    let data =
+        serde_json::to_string(&stored).map_err(|e| session_store::Error::Encode(e.to_string()))?;
     let user = record
         .data
         .get(USER_KEY)
@@ -72,8 +82,15 @@ impl SessionStore for DbSessionStore {
         let Some(stored) = self.store.load_session(&key(id)).await.map_err(backend)? else {
             return Ok(None);
         };
-        let data = serde_json::from_str(&stored.data)
-            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let mut data: std::collections::HashMap<String, serde_json::Value> =
+            serde_json::from_str(&stored.data)
+                .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        data.remove(LOADED_USER_KEY);
+        if let Some(user) = stored.user {
+            let user = serde_json::to_value(user)
+                .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+            data.insert(LOADED_USER_KEY.to_owned(), user);
+        }
         let expiry_date = time::OffsetDateTime::from_unix_timestamp_nanos(
             i128::from(stored.expires_at) * 1_000_000,
         )

@@ -206,20 +206,13 @@ async fn page(
         .join(",");
     let channels = state
         .store
-        .channels(current.user.id)
+        .channel_names(current.user.id)
         .await?
         .into_iter()
-        .map(|c| {
-            let title = if c.channel.title.is_empty() {
-                c.channel.youtube_id.as_str().to_owned()
-            } else {
-                c.channel.title.clone()
-            };
-            FilterOption {
-                value: c.channel.id.to_string(),
-                label: title,
-                selected: filter.channel == Some(c.channel.id),
-            }
+        .map(|(id, name)| FilterOption {
+            value: id.to_string(),
+            label: name,
+            selected: filter.channel == Some(id),
         })
         .collect();
     let status = if url_error.is_some() {
