@@ -136,15 +136,25 @@ impl Store {
             n += 1;
             sql.push_str(&format!(" AND v.channel_id = ${n}"));
         }
-        // The page's bounds are written into the statement as numbers: SQLite compiles a
-        // statement again on every run whose LIMIT or OFFSET is a bound parameter (its planner
-        // reads their values), which took a fifth of the list page's time. One cached statement
-        // per page number viewed.
-        sql.push_str(&format!(
-            " ORDER BY v.id DESC LIMIT {} OFFSET {}",
-            u64::from(per_page) + 1,
-            u64::from(page) * u64::from(per_page)
-        ));
+        let (limit, offset) = (
+            i64::from(per_page) + 1,
+            i64::from(page) * i64::from(per_page),
+        );
+        // On SQLite the page's bounds are written into the statement as numbers: SQLite
+        // compiles a statement again on every run whose LIMIT or OFFSET is a bound parameter
+        // (its planner reads their values), which took a fifth of the list page's time; one
+        // cached statement per page number viewed. PostgreSQL plans the bound form well and,
+        // before it has statistics on a table just filled, the literal one badly.
+        let bound = self.backend() == crate::Backend::Postgres;
+        if bound {
+            sql.push_str(&format!(
+                " ORDER BY v.id DESC LIMIT ${} OFFSET ${}",
+                n + 1,
+                n + 2
+            ));
+        } else {
+            sql.push_str(&format!(" ORDER BY v.id DESC LIMIT {limit} OFFSET {offset}"));
+        }
         let sql = summary_sql(&sql);
         // Only numbered placeholders and integers are interpolated; every other value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user.0);
@@ -153,6 +163,9 @@ impl Store {
         }
         if let Some(channel) = filter.channel {
             query = query.bind(channel);
+        }
+        if bound {
+            query = query.bind(limit).bind(offset);
         }
         let rows = query.fetch_all(self.pool()).await?;
         rows.iter().map(summary_from_row).collect()
