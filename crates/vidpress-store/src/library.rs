@@ -153,7 +153,9 @@ impl Store {
                 n + 2
             ));
         } else {
-            sql.push_str(&format!(" ORDER BY v.id DESC LIMIT {limit} OFFSET {offset}"));
+            sql.push_str(&format!(
+                " ORDER BY v.id DESC LIMIT {limit} OFFSET {offset}"
+            ));
         }
         let sql = summary_sql(&sql);
         // Only numbered placeholders and integers are interpolated; every other value is bound.
