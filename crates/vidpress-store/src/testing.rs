@@ -52,3 +52,26 @@ impl From<ScratchDb> for TestDb {
         }
     }
 }
+
+/// Makes each named `async fn(&TestDb)` two tests, `sqlite::name` and `postgres::name`, on a
+/// multi-threaded runtime (`worker_threads = N;` first to choose its size; 2 by default).
+#[macro_export]
+macro_rules! both_backends {
+    (worker_threads = $threads:literal; $($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
+            async fn $name() {
+                super::$name(&$crate::testing::TestDb::sqlite().await).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
+            async fn $name() {
+                super::$name(&$crate::testing::TestDb::postgres().await).await;
+            })*
+        }
+    };
+    ($($name:ident),* $(,)?) => {
+        $crate::both_backends!(worker_threads = 2; $($name),*);
+    };
+}

@@ -12,26 +12,8 @@ use vidpress_store::{JobState, LeaseStatus, NewJob, Retry, RetryPolicy, Store, S
 
 const LEASE: Duration = Duration::from_secs(30);
 
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                let db = vidpress_store::testing::TestDb::sqlite().await;
-                super::$name(&db).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                let db = vidpress_store::testing::TestDb::postgres().await;
-                super::$name(&db).await;
-            })*
-        }
-    };
-}
-
-both_backends!(
+vidpress_store::both_backends!(
+    worker_threads = 4;
     concurrent_claimers_run_every_job_exactly_once,
     an_expired_lease_is_claimed_again,
     failures_back_off_then_stay_failed,

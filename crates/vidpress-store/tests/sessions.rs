@@ -4,26 +4,7 @@
 
 use vidpress_store::testing::TestDb;
 
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let db = vidpress_store::testing::TestDb::sqlite().await;
-                super::$name(&db).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let db = vidpress_store::testing::TestDb::postgres().await;
-                super::$name(&db).await;
-            })*
-        }
-    };
-}
-
-both_backends!(a_session_is_read_with_its_account);
+vidpress_store::both_backends!(a_session_is_read_with_its_account);
 
 async fn a_session_is_read_with_its_account(db: &TestDb) {
     let store = &db.store;

@@ -8,26 +8,7 @@ use vidpress_core::JobKind;
 use vidpress_store::testing::TestDb;
 use vidpress_store::{NewJob, NewWorker, WorkerState};
 
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let db = vidpress_store::testing::TestDb::sqlite().await;
-                super::$name(&db).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let db = vidpress_store::testing::TestDb::postgres().await;
-                super::$name(&db).await;
-            })*
-        }
-    };
-}
-
-both_backends!(
+vidpress_store::both_backends!(
     a_worker_is_listed_with_its_jobs_and_stops_cleanly,
     a_worker_that_stops_heartbeating_is_gone,
     a_claim_takes_only_the_kinds_asked_for,

@@ -12,20 +12,8 @@ use vidpress_store::testing::TestDb;
 use vidpress_store::{JobState, NewJob, RetryPolicy};
 use vidpress_worker::{JobError, PoolConfig, Registry, WorkerPool};
 
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { super::$name(&vidpress_store::testing::TestDb::sqlite().await).await; })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { super::$name(&vidpress_store::testing::TestDb::postgres().await).await; })*
-        }
-    };
-}
-
-both_backends!(
+vidpress_store::both_backends!(
+    worker_threads = 4;
     outcomes_are_recorded,
     per_kind_limits_hold_while_other_kinds_run_alongside,
     cancelling_stops_a_running_job,
