@@ -63,6 +63,9 @@ pub struct VideoSummary {
     pub progress: u8,
     pub progress_message: String,
     pub draft_id: Option<i64>,
+    /// The draft's title, once there is a draft: what the video is called from then on (the
+    /// video's own title may be a placeholder, such as an upload's file name).
+    pub draft_title: Option<String>,
 }
 
 /// The listing query around `selection`, a `SELECT * FROM videos v WHERE …` that picks and
@@ -73,7 +76,7 @@ fn summary_sql(selection: &str) -> String {
     format!(
         "SELECT v.id, v.title, v.state, v.error, v.channel_id, c.title AS channel_title, \
          v.youtube_id, v.source_url, v.created_at, v.deleted_at, j.kind AS job_kind, j.progress, \
-         j.progress_message, d.id AS draft_id \
+         j.progress_message, d.id AS draft_id, d.title AS draft_title \
          FROM (SELECT s.*, (SELECT MAX(id) FROM jobs WHERE jobs.video_id = s.id) AS last_job_id \
                FROM ({selection}) s) v \
          LEFT JOIN channels c ON c.id = v.channel_id \
@@ -104,6 +107,7 @@ fn summary_from_row(row: &AnyRow) -> Result<VideoSummary, StoreError> {
         progress: u8::try_from(progress.unwrap_or(0).clamp(0, 100)).unwrap_or(0),
         progress_message: message.unwrap_or_default(),
         draft_id: row.try_get("draft_id")?,
+        draft_title: row.try_get("draft_title")?,
     })
 }
 

@@ -693,6 +693,12 @@ async fn the_editor_saves_revisions_detects_conflicts_and_restores() {
     let page = c.get(&format!("/drafts/{draft}")).await;
     assert!(page.body.contains("Saved as revision 2."));
     assert!(page.body.contains("value=\"Baking bread at home\""));
+    let list = c.get("/videos").await;
+    assert!(
+        list.body.contains(">Baking bread at home</a>"),
+        "the list names the video by its draft's title: {}",
+        list.body
+    );
     let stored = app.store.draft_for_user(me, draft).await.unwrap().unwrap();
     assert_eq!(stored.version, 2);
     assert_eq!(stored.tags, ["bread", "baking", "home"]);

@@ -89,10 +89,11 @@ impl VideoRow {
     pub fn new(v: &VideoSummary, user: &User) -> VideoRow {
         VideoRow {
             id: v.id.0,
-            title: if v.title.is_empty() {
-                "(untitled)".into()
-            } else {
-                v.title.clone()
+            // Once there is a draft, its title (a person may have edited it) names the video.
+            title: match v.draft_title.as_deref().filter(|t| !t.trim().is_empty()) {
+                Some(title) => title.to_owned(),
+                None if v.title.is_empty() => "(untitled)".into(),
+                None => v.title.clone(),
             },
             state: v.state.as_str(),
             label: state_label(v.state),
