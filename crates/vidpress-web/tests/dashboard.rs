@@ -693,6 +693,11 @@ async fn the_editor_saves_revisions_detects_conflicts_and_restores() {
     let page = c.get(&format!("/drafts/{draft}")).await;
     assert!(page.body.contains("Saved as revision 2."));
     assert!(page.body.contains("value=\"Baking bread at home\""));
+    assert!(
+        page.body
+            .contains("<a href=\"/videos\">Videos</a> · Baking bread at home</p>"),
+        "the editor's crumbs name it the same way"
+    );
     let list = c.get("/videos").await;
     assert!(
         list.body.contains(">Baking bread at home</a>"),

@@ -317,7 +317,12 @@ async fn editor_page(
         &EditorPage {
             layout: Layout::new(current, format!("Edit “{}”", draft.title), "videos").await?,
             id: draft.id,
-            video_title: video.title.clone(),
+            // Named as the video list names it: by the draft's saved title.
+            video_title: if draft.title.trim().is_empty() {
+                video.title.clone()
+            } else {
+                draft.title.clone()
+            },
             version,
             description_len: fields.description.chars().count(),
             description_max: DESCRIPTION_MAX,
