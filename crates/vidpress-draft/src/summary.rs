@@ -264,7 +264,8 @@ fn trim(doc: &Doc, sentence: usize, mut span: Range<usize>) -> Option<Phrase> {
 /// usual case when it opened the sentence.
 fn phrase_text(doc: &Doc, p: &Phrase) -> String {
     let words = &doc.sentences[p.sentence].words;
-    p.words
+    let text = p
+        .words
         .clone()
         .map(|i| {
             let bare = words[i].trim_matches(|c: char| !c.is_alphanumeric());
@@ -280,7 +281,12 @@ fn phrase_text(doc: &Doc, p: &Phrase) -> String {
             }
         })
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+    // A phrase that ends on an owner ("the baker's" with the thing left unsaid) names the owner.
+    match text.strip_suffix("'s").or_else(|| text.strip_suffix("’s")) {
+        Some(owner) if owner.ends_with(char::is_alphabetic) => owner.to_owned(),
+        _ => text,
+    }
 }
 
 /// The key under which repeats of a phrase are counted: its words' terms or cores.
@@ -875,6 +881,14 @@ mod tests {
         assert_eq!(
             heading("de", &["Als Nächstes kochen wir eine Kartoffelsuppe."]).as_deref(),
             Some("Kartoffelsuppe")
+        );
+    }
+
+    #[test]
+    fn a_topic_ending_in_an_owner_names_the_owner() {
+        assert_eq!(
+            heading("en", &["Finally, let's talk about the baker's."]).as_deref(),
+            Some("Baker")
         );
     }
 
