@@ -201,18 +201,26 @@ impl Store {
             .collect()
     }
 
-    /// A user's channels as the video list's filter names them: id and title (the YouTube id
-    /// while the title is unknown), in the order they were linked.
-    pub async fn channel_names(&self, user: UserId) -> Result<Vec<(i64, String)>, StoreError> {
+    /// A user's channels for the video list's filter, in the order they were linked: id, title
+    /// (empty until known) and YouTube id, without their subscriptions.
+    pub async fn channel_titles(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<(i64, String, String)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, CASE WHEN title = '' THEN youtube_id ELSE title END AS name \
-             FROM channels WHERE user_id = $1 ORDER BY id",
+            "SELECT id, title, youtube_id FROM channels WHERE user_id = $1 ORDER BY id",
         )
         .bind(user.0)
         .fetch_all(self.pool())
         .await?;
         rows.iter()
-            .map(|row| Ok((row.try_get("id")?, row.try_get("name")?)))
+            .map(|row| {
+                Ok((
+                    row.try_get("id")?,
+                    row.try_get("title")?,
+                    row.try_get("youtube_id")?,
+                ))
+            })
             .collect()
     }
 

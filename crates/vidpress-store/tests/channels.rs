@@ -110,10 +110,10 @@ async fn linking_is_idempotent_and_creates_work_once(db: TestDb) {
     );
     assert_eq!(jobs_of(store, JobKind::Unsubscribe).await.len(), 1);
     assert!(store.channels(user.id).await.unwrap().is_empty());
-    assert!(store.channel_names(user.id).await.unwrap().is_empty());
+    assert!(store.channel_titles(user.id).await.unwrap().is_empty());
 
-    // The video list's filter names the channels in the order they were linked, one whose
-    // title is not known yet by its id; another user's list names none of them.
+    // The video list's filter lists the channels in the order they were linked, one whose
+    // title is not known yet with an empty title; another user's list has none of them.
     let relinked = store
         .link_channel(user.id, &channel, "Chan", &subscription("t4"), 0)
         .await
@@ -124,14 +124,18 @@ async fn linking_is_idempotent_and_creates_work_once(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(
-        store.channel_names(user.id).await.unwrap(),
+        store.channel_titles(user.id).await.unwrap(),
         vec![
-            (relinked.channel.id, "Chan".to_owned()),
-            (second.channel.id, "UCuntitledchannel000000A".to_owned())
+            (relinked.channel.id, "Chan".to_owned(), CHANNEL.to_owned()),
+            (
+                second.channel.id,
+                String::new(),
+                "UCuntitledchannel000000A".to_owned()
+            )
         ]
     );
     let stranger = store.ensure_user("b@example.org").await.unwrap();
-    assert!(store.channel_names(stranger.id).await.unwrap().is_empty());
+    assert!(store.channel_titles(stranger.id).await.unwrap().is_empty());
 }
 
 async fn a_video_is_inserted_once_with_its_fetch_job(db: TestDb) {

@@ -47,7 +47,8 @@ pub fn subscription_words(status: &ChannelStatus, user: &User) -> String {
     }
 }
 
-fn channel_name(title: &str, id: &str) -> String {
+/// How a channel is named: its title, or its YouTube id while the title is unknown.
+pub(crate) fn channel_name(title: &str, id: &str) -> String {
     if title.is_empty() {
         id.to_owned()
     } else {

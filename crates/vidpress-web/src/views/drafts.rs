@@ -317,12 +317,7 @@ async fn editor_page(
         &EditorPage {
             layout: Layout::new(current, format!("Edit “{}”", draft.title), "videos").await?,
             id: draft.id,
-            // Named as the video list names it: by the draft's saved title.
-            video_title: if draft.title.trim().is_empty() {
-                video.title.clone()
-            } else {
-                draft.title.clone()
-            },
+            video_title: super::videos::video_name(Some(&draft.title), &video.title),
             version,
             description_len: fields.description.chars().count(),
             description_max: DESCRIPTION_MAX,

@@ -85,16 +85,21 @@ pub struct VideoRow {
     pub deleted: bool,
 }
 
+/// How a video is named on every page: once there is a draft, by the draft's title (a person
+/// may have edited it; the video's own may be a placeholder such as an upload's file name).
+pub(crate) fn video_name(draft_title: Option<&str>, video_title: &str) -> String {
+    match draft_title.filter(|t| !t.trim().is_empty()) {
+        Some(title) => title.to_owned(),
+        None if video_title.is_empty() => "(untitled)".into(),
+        None => video_title.to_owned(),
+    }
+}
+
 impl VideoRow {
     pub fn new(v: &VideoSummary, user: &User) -> VideoRow {
         VideoRow {
             id: v.id.0,
-            // Once there is a draft, its title (a person may have edited it) names the video.
-            title: match v.draft_title.as_deref().filter(|t| !t.trim().is_empty()) {
-                Some(title) => title.to_owned(),
-                None if v.title.is_empty() => "(untitled)".into(),
-                None => v.title.clone(),
-            },
+            title: video_name(v.draft_title.as_deref(), &v.title),
             state: v.state.as_str(),
             label: state_label(v.state),
             progress: overall_progress(v.state, v.progress),
@@ -207,12 +212,12 @@ async fn page(
         .join(",");
     let channels = state
         .store
-        .channel_names(current.user.id)
+        .channel_titles(current.user.id)
         .await?
         .into_iter()
-        .map(|(id, name)| FilterOption {
+        .map(|(id, title, youtube_id)| FilterOption {
             value: id.to_string(),
-            label: name,
+            label: super::channels::channel_name(&title, &youtube_id),
             selected: filter.channel == Some(id),
         })
         .collect();
