@@ -5,13 +5,19 @@
 # stays untouched. Every step is skipped when already done; a second run only rebuilds what
 # changed.
 #
-#   bash deploy/build-cuda.sh [--arch LIST] [--profile NAME] [--toolkit-only]
+#   bash deploy/build-cuda.sh [--arch LIST] [--profile NAME] [--toolkit-only] [--tests-target]
 #
 #   --arch LIST      CUDA compute capabilities to compile for, as CMake spells them
 #                    (default 90, or $CMAKE_CUDA_ARCHITECTURES): 90 for H100/H200, 89 for L4/L40,
 #                    80 for A100, "80;90" for both (a bigger binary and a longer build).
 #   --profile NAME   cargo profile (default release, the one to ship).
 #   --toolkit-only   install and prepare the toolkit, then print the environment and stop.
+#   --tests-target   build in the test suite's own target and profile, with its features
+#                    (`cargo test --workspace --no-run --features vidpress-cli/cuda`): only
+#                    whisper.cpp and the crates above it compile again, not every dependency in
+#                    release. CI's check that the CUDA build compiles, links and falls back; the
+#                    binary is target/debug/vidpress (a CPU test build afterwards rebuilds those
+#                    crates without CUDA). Not for shipping: use the default release build.
 #
 # Environment: VIDPRESS_CUDA_TOOLKIT_DIR (default target/cuda-toolkit),
 # VIDPRESS_CUDA_TARGET_DIR (default target/cuda). The binary lands in
@@ -26,6 +32,7 @@ CUDA_WHEELS=("cuda-toolkit[nvcc,cudart,cublas,cccl,crt,nvvm]==13.0.2" "nvidia-cu
 arch="${CMAKE_CUDA_ARCHITECTURES:-90}"
 profile=release
 toolkit_only=0
+tests_target=0
 while (($#)); do
   case "$1" in
     --arch) arch="${2:?--arch needs a value such as 90}"; shift 2 ;;
@@ -33,6 +40,7 @@ while (($#)); do
     --profile) profile="${2:?--profile needs a value}"; shift 2 ;;
     --profile=*) profile="${1#*=}"; shift ;;
     --toolkit-only) toolkit_only=1; shift ;;
+    --tests-target) tests_target=1; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "build-cuda.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
@@ -106,22 +114,34 @@ export GGML_CUDA_NO_VMM=ON
 # Vidpress does not turn on whisper.cpp's flash attention, so its many CUDA kernel variants are
 # left out: a much shorter build. GGML_CUDA_FA=ON builds them.
 export GGML_CUDA_FA="${GGML_CUDA_FA:-OFF}"
-# At run time, also look for the CUDA libraries in lib/ beside the binary.
-export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-L native=$cuda/lib64 -L native=$cuda/lib64/stubs -C link-arg=-Wl,-rpath,\$ORIGIN/lib"
-export CARGO_TARGET_DIR="$target_dir"
+# The linker finds the CUDA libraries and the libcuda stub through CUDA_PATH (whisper-rs-sys's
+# build script). The shipped binary also looks for them in lib/ beside itself at run time.
+if ((tests_target)); then
+  # Any RUSTFLAGS would change every crate's fingerprint and rebuild them all.
+  unset RUSTFLAGS
+  target_dir="${CARGO_TARGET_DIR:-$repo_root/target}"
+  profile=dev
+else
+  export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C link-arg=-Wl,-rpath,\$ORIGIN/lib"
+  export CARGO_TARGET_DIR="$target_dir"
+fi
 
 if ((toolkit_only)); then
   for var in PATH CUDAToolkit_ROOT CUDA_HOME CUDA_PATH CMAKE_CUDA_COMPILER CMAKE_CUDA_ARCHITECTURES \
     GGML_NATIVE GGML_AVX GGML_AVX2 GGML_FMA GGML_F16C GGML_BMI2 GGML_SSE42 GGML_CUDA_NO_VMM GGML_CUDA_FA RUSTFLAGS \
     CARGO_TARGET_DIR; do
-    printf 'export %s=%q\n' "$var" "${!var}"
+    [[ -v $var ]] && printf 'export %s=%q\n' "$var" "${!var}"
   done
   exit 0
 fi
 
 # 4. The binary.
 log "building vidpress with CUDA (compute capability $arch, profile $profile) into $target_dir"
-cargo build --locked -p vidpress-cli --features cuda --profile "$profile"
+if ((tests_target)); then
+  cargo test --workspace --locked --no-run --features vidpress-cli/cuda
+else
+  cargo build --locked -p vidpress-cli --features cuda --profile "$profile"
+fi
 out_dir="$profile"
 [[ "$profile" == dev ]] && out_dir=debug
 bin="$target_dir/$out_dir/vidpress"

@@ -60,6 +60,14 @@ fn main() {
                 println!("cargo:rustc-link-search={}", cuda_path.display());
             } else {
                 println!("cargo:rustc-link-lib=culibos");
+                // vidpress: the toolkit deploy/build-cuda.sh installs, named by CUDA_PATH, so
+                // its libraries need no RUSTFLAGS (which would rebuild every crate)
+                println!("cargo:rerun-if-env-changed=CUDA_PATH");
+                if let Some(cuda_path) = env::var_os("CUDA_PATH") {
+                    let lib = PathBuf::from(cuda_path).join("lib64");
+                    println!("cargo:rustc-link-search=native={}", lib.display());
+                    println!("cargo:rustc-link-search=native={}", lib.join("stubs").display());
+                }
                 println!("cargo:rustc-link-search=/usr/local/cuda/lib64");
                 println!("cargo:rustc-link-search=/usr/local/cuda/lib64/stubs");
                 println!("cargo:rustc-link-search=/opt/cuda/lib64");
