@@ -8,6 +8,8 @@
 #   speech.mkv         H.264 video + FLAC audio
 #   speech.webm        VP9 video + Opus audio
 #   speech-titled.mkv  speech.mkv with a container title tag
+#   speech.mpd         speech.mp4 as YouTube serves a video: a DASH manifest whose sound
+#                      (speech-audio.m4a) and pictures (speech-video.mp4) are separate streams
 #   late-speech.wav    20 s of silence, then one sentence
 #   music-speech.wav   15 s of tone, a sentence, 20 s of tone, a sentence (at 15 s and 40 s)
 #   silence.wav        30 s of digital silence
@@ -47,6 +49,26 @@ produce speech.mkv bash -c 'ff() { ffmpeg -nostdin -hide_banner -loglevel error 
 produce speech.webm bash -c 'ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }; ff '"${video[*]@Q}"' -i "$0" -map 0:v -map 1:a -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 200k -c:a libopus -b:a 64k -f webm "$tmp_file"' "$out/speech.wav"
 # The same video with its own title in the container (Matroska's TITLE tag).
 produce speech-titled.mkv bash -c 'ffmpeg -nostdin -hide_banner -loglevel error -y -i "$0" -map 0 -c copy -metadata "title=The Baker'"'"'s Day: Bread, Ovens and Patience" -f matroska "$tmp_file"' "$out/speech.mkv"
+# The sound and the pictures as separate streams, listed in a DASH manifest (no thumbnail).
+produce speech-audio.m4a bash -c 'ffmpeg -nostdin -hide_banner -loglevel error -y -i "$0" -map 0:a -c copy -f mp4 "$tmp_file"' "$out/speech.mp4"
+produce speech-video.mp4 bash -c 'ffmpeg -nostdin -hide_banner -loglevel error -y -i "$0" -map 0:v -c copy -f mp4 "$tmp_file"' "$out/speech.mp4"
+produce speech.mpd bash -c 'cat >"$tmp_file" <<EOF
+<?xml version="1.0" encoding="utf-8"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-on-demand:2011" type="static" mediaPresentationDuration="PT${0}S" minBufferTime="PT2S">
+  <Period id="0">
+    <AdaptationSet id="0" contentType="video" mimeType="video/mp4">
+      <Representation id="video-240" codecs="avc1.42c00d" bandwidth="200000" width="320" height="240">
+        <BaseURL>speech-video.mp4</BaseURL>
+      </Representation>
+    </AdaptationSet>
+    <AdaptationSet id="1" contentType="audio" mimeType="audio/mp4" lang="en">
+      <Representation id="audio" codecs="mp4a.40.2" bandwidth="96000" audioSamplingRate="22050">
+        <BaseURL>speech-audio.m4a</BaseURL>
+      </Representation>
+    </AdaptationSet>
+  </Period>
+</MPD>
+EOF' "$dur"
 # One sentence after 20 s of digital silence (timestamps after a silent opening).
 produce late-speech.wav bash -c 'espeak-ng -v en-us -s 165 -w "$tmp_file.speech.wav" "The old baker opens his shop before the sun comes up." && ffmpeg -nostdin -hide_banner -loglevel error -y -i "$tmp_file.speech.wav" -af "aresample=16000,adelay=20000,apad=pad_dur=2" -ac 1 -f wav "$tmp_file"; rc=$?; rm -f "$tmp_file.speech.wav"; exit $rc'
 produce silence.wav bash -c 'ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i "anullsrc=r=16000:cl=mono" -t 30 -f wav "$tmp_file"'

@@ -69,6 +69,36 @@ async fn a_video_url_becomes_a_ready_draft() {
 }
 
 #[tokio::test]
+async fn a_video_without_a_thumbnail_is_headed_by_its_own_frame() {
+    // As YouTube serves a video: the sound and the pictures as separate streams. The fetch
+    // takes the sound; with no thumbnail and no diffusion model, it also takes a small copy of
+    // the pictures, and the header is a frame of the video.
+    let manifest = support::media("speech.mpd");
+    let host = FileServer::start(manifest.parent().unwrap()).await;
+    let vp = Instance::new();
+    let server = vp.start(&["serve"], &[]).await;
+    let api = Api::new(&vp.base());
+
+    let id = api.submit_url(&host.url("speech.mpd")).await;
+    let status = api.wait_until_finished(id).await;
+    assert_eq!(status["state"], "ready", "{status:#}");
+    assert_matches_script(&status);
+    // The sound alone has no frames: this one came from the pictures' own stream.
+    let note = status["draft"]["header_note"].as_str().unwrap();
+    assert!(note.contains("the video's frame at"), "{note}");
+    let header = api.image(&status["draft"]["header_image_url"]).await;
+    assert_eq!((header.width(), header.height()), (1200, 630));
+    let fetch = job(&status, "fetch");
+    assert_eq!(fetch[0]["state"], "succeeded", "{status:#}");
+    assert!(
+        vp.scratch_entries().is_empty(),
+        "scratch left behind: {:?}",
+        vp.scratch_entries()
+    );
+    signal(&server, "-TERM");
+}
+
+#[tokio::test]
 async fn a_corrupt_upload_fails_alone_and_the_next_video_finishes() {
     let vp = Instance::new();
     let server = vp.start(&["serve"], &[]).await;

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use support::{CLIP_SECONDS, Media, Server, SmallDisk, process_running_with, ytdlp};
-use vidpress_media::{FetchError, FetchOptions, FetchProgress, decode_audio, fetch};
+use vidpress_media::{
+    FetchError, FetchOptions, FetchProgress, decode_audio, fetch, fetch_frames, fetch_video,
+    frames_of, has_video, thumbnail_of,
+};
 
 fn options() -> FetchOptions {
     FetchOptions {
@@ -113,6 +116,87 @@ async fn downloads_a_served_video_with_progress() {
         std::fs::read(&path).unwrap(),
         std::fs::read(&video).unwrap()
     );
+}
+
+/// A video as YouTube serves one: a DASH manifest whose sound and pictures are separate
+/// streams, and no thumbnail.
+fn dash_site(media: &Media, dir: &Path) {
+    let sound = media.encode("sound.m4a", None, &["-c:a", "aac"]);
+    std::fs::copy(sound, dir.join("sound.m4a")).unwrap();
+    std::fs::copy(media.video_without_audio(), dir.join("pictures.mp4")).unwrap();
+    std::fs::write(
+        dir.join("watch.mpd"),
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT8S"
+     profiles="urn:mpeg:dash:profile:isoff-on-demand:2011" minBufferTime="PT2S">
+  <Period>
+    <AdaptationSet contentType="video" mimeType="video/mp4">
+      <Representation id="pictures" codecs="avc1.42c00a" bandwidth="50000" width="64" height="64">
+        <BaseURL>pictures.mp4</BaseURL>
+      </Representation>
+    </AdaptationSet>
+    <AdaptationSet contentType="audio" mimeType="audio/mp4">
+      <Representation id="sound" codecs="mp4a.40.2" bandwidth="128000" audioSamplingRate="44100">
+        <BaseURL>sound.m4a</BaseURL>
+      </Representation>
+    </AdaptationSet>
+  </Period>
+</MPD>
+"#,
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_video_without_a_thumbnail_gives_a_small_copy_of_its_pictures() {
+    let media = Media::new();
+    let served = tempfile::tempdir().unwrap();
+    dash_site(&media, served.path());
+    let server = Server::start(served.path());
+    let out = tempfile::tempdir().unwrap();
+    let url = server.url("watch.mpd");
+
+    // The sound is fetched alone, and the site gave no thumbnail.
+    let fetched = fetch_video(&url, out.path(), "source", &options(), |_| {})
+        .await
+        .unwrap_or_else(|e| panic!("fetch failed: {e}"));
+    assert!(!has_video(&fetched.path), "{}", fetched.path.display());
+    assert_eq!(thumbnail_of(&fetched.path), None);
+    assert_eq!(frames_of(&fetched.path), None);
+
+    let mut reports = Vec::new();
+    let frames = fetch_frames(&url, out.path(), "source", &options(), |p| reports.push(p))
+        .await
+        .unwrap_or_else(|e| panic!("fetching the pictures failed: {e}"));
+    assert_eq!(frames, out.path().join("source.frames.mp4"));
+    assert!(has_video(&frames), "the pictures have a video stream");
+    assert_eq!(frames_of(&fetched.path), Some(frames.clone()));
+    assert!(reports.iter().any(|r| r.finished), "{reports:?}");
+    assert_eq!(
+        {
+            let mut names = files_named(out.path(), "source");
+            names.sort();
+            names
+        },
+        vec![frames.clone(), fetched.path.clone()],
+        "the sound and its pictures, nothing else"
+    );
+
+    // A video that is sound only has no pictures to give: a clear error, nothing left behind.
+    let other = tempfile::tempdir().unwrap();
+    let error = fetch_frames(
+        &server.url("sound.m4a"),
+        other.path(),
+        "source",
+        &options(),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, FetchError::NoPictures { .. }), "{error:?}");
+    assert_eq!(error.to_string(), format!("{}: no pictures: the site offers no video stream", server.url("sound.m4a")));
+    assert!(!error.is_retryable());
+    assert_eq!(files_named(other.path(), "source"), Vec::<PathBuf>::new());
 }
 
 #[tokio::test]

@@ -337,6 +337,9 @@ impl Pipeline {
                 };
                 reporter.finish().await;
                 let fetched = result.map_err(fetch_error)?;
+                if self.wants_frames(&fetched.path).await {
+                    self.fetch_frames(&ctx, &url, &dir).await?;
+                }
                 (fetched.path, fetched.title)
             }
         };
@@ -353,6 +356,39 @@ impl Pipeline {
             })
         })
         .await
+    }
+
+    /// Whether the header will want a keyframe that the download cannot give: the site gave
+    /// no thumbnail, the download is sound only, and no diffusion model is installed.
+    async fn wants_frames(&self, media: &Path) -> bool {
+        if self.diffusion.dir().is_some() || vidpress_media::thumbnail_of(media).is_some() {
+            return false;
+        }
+        let media = media.to_path_buf();
+        tokio::task::spawn_blocking(move || !vidpress_media::has_video(&media))
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Downloads a small copy of the video's pictures beside its sound, for the header's
+    /// keyframe. Fails only when the job is stopped: without the pictures the header is a
+    /// title card.
+    async fn fetch_frames(&self, ctx: &JobContext, url: &str, dir: &Path) -> Result<(), JobError> {
+        let (progress, reporter) = Progress::start(ctx);
+        let fetched = vidpress_media::fetch_frames(url, dir, "source", &self.config.fetch, |p| {
+            let pct = p.percent.unwrap_or(0.0).clamp(0.0, 100.0) as u8;
+            progress.report(pct, format!("downloading pictures for the header {pct}%"));
+        });
+        let result = tokio::select! {
+            r = fetched => r,
+            _ = ctx.cancelled() => return Err(JobError::Stopped),
+        };
+        reporter.finish().await;
+        match result {
+            Ok(path) => info!(path = %path.display(), "pictures for the header image downloaded"),
+            Err(e) => warn!(error = %e, "no pictures for the header image: it will be a title card"),
+        }
+        Ok(())
     }
 
     async fn engine(&self) -> Result<Arc<Engine>, JobError> {
@@ -569,6 +605,11 @@ impl Pipeline {
             .map(PathBuf::from)
             .filter(|p| p.is_file());
         let thumbnail = media.as_deref().and_then(vidpress_media::thumbnail_of);
+        // A download that is sound only may have its pictures beside it.
+        let media = media
+            .as_deref()
+            .and_then(vidpress_media::frames_of)
+            .or(media);
         let title = draft.title.clone();
         let tags = draft_tags(draft);
         let style = vidpress_imagegen::Style::parse(&draft.header_style).unwrap_or_default();

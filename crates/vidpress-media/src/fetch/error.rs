@@ -65,6 +65,13 @@ pub enum FetchError {
         #[source]
         reason: AudioError,
     },
+    /// The pictures [`super::fetch_frames`] downloaded have no video stream (the site offers
+    /// the sound only). The downloaded file has been deleted.
+    #[error("{url}: no pictures: the site offers no video stream")]
+    NoPictures {
+        /// The URL.
+        url: String,
+    },
     /// The video is blocked in this country.
     #[error("{url}: not available in this country (geo-blocked): {message}")]
     GeoBlocked {

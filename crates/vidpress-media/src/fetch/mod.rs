@@ -164,6 +164,50 @@ pub async fn fetch_video(
     out_dir: &Path,
     file_stem: &str,
     opts: &FetchOptions,
+    on_progress: impl FnMut(FetchProgress) + Send,
+) -> Result<Fetched, FetchError> {
+    download(url, out_dir, file_stem, opts, Wanted::Audio, on_progress).await
+}
+
+/// Downloads a low-resolution copy of the pictures of the video at `url` (a video-only
+/// stream of at most [`FRAMES_MAX_HEIGHT`] lines where the site offers one, no sound) into
+/// `out_dir` as `file_stem.frames.<ext>`, beside the audio [`fetch_video`] saved as
+/// `file_stem.<ext>`; [`frames_of`] finds it. The header image's keyframe comes from it when
+/// the site gave no thumbnail and the audio has no pictures. The same limits, checks and
+/// clean-up as [`fetch_video`]; a download without a video stream is deleted and reported as
+/// [`FetchError::NoPictures`].
+#[tracing::instrument(skip(opts, on_progress), fields(ytdlp = %opts.ytdlp.display()))]
+pub async fn fetch_frames(
+    url: &str,
+    out_dir: &Path,
+    file_stem: &str,
+    opts: &FetchOptions,
+    on_progress: impl FnMut(FetchProgress) + Send,
+) -> Result<PathBuf, FetchError> {
+    download(url, out_dir, file_stem, opts, Wanted::Frames, on_progress)
+        .await
+        .map(|f| f.path)
+}
+
+/// What a download is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wanted {
+    /// The sound (the media file), with the thumbnail beside it.
+    Audio,
+    /// A small copy of the pictures, for the header's keyframe.
+    Frames,
+}
+
+/// The tallest video stream [`fetch_frames`] asks for: enough for a 1200×630 header, a
+/// fraction of the full picture's size.
+pub const FRAMES_MAX_HEIGHT: u32 = 480;
+
+async fn download(
+    url: &str,
+    out_dir: &Path,
+    file_stem: &str,
+    opts: &FetchOptions,
+    wanted: Wanted,
     mut on_progress: impl FnMut(FetchProgress) + Send,
 ) -> Result<Fetched, FetchError> {
     if !is_url(url) {
@@ -183,7 +227,11 @@ pub async fn fetch_video(
             source,
         })?;
     check_free_space(out_dir, opts.min_free_bytes)?;
-    let mut cleanup = Cleanup::new(out_dir, file_stem);
+    let output_stem = match wanted {
+        Wanted::Audio => file_stem.to_owned(),
+        Wanted::Frames => format!("{file_stem}{FRAMES_SUFFIX}"),
+    };
+    let mut cleanup = Cleanup::new(out_dir, &output_stem);
     // Every connection yt-dlp makes goes through this proxy, which checks its address.
     let proxy = guard::GuardProxy::start(opts.addresses)
         .await
@@ -194,7 +242,7 @@ pub async fn fetch_video(
 
     let mut command = Command::new(&opts.ytdlp);
     command
-        .args(ytdlp_args(out_dir, file_stem, opts))
+        .args(ytdlp_args(out_dir, file_stem, opts, wanted))
         .arg("--proxy")
         .arg(proxy.url())
         .arg("--")
@@ -376,7 +424,13 @@ pub async fn fetch_video(
                 reserve_bytes: opts.min_free_bytes,
             });
         }
-        return Err(error::classify(url, &message, &status_text));
+        return Err(match error::classify(url, &message, &status_text) {
+            // The sound came from this URL a moment ago: no format with pictures.
+            FetchError::Unsupported { url, .. } if wanted == Wanted::Frames => {
+                FetchError::NoPictures { url }
+            }
+            error => error,
+        });
     }
 
     let path = match downloaded {
@@ -393,16 +447,20 @@ pub async fn fetch_video(
         },
     };
 
-    // yt-dlp saves whatever a direct link points at; make sure it is media with audio.
+    // yt-dlp saves whatever a direct link points at; make sure it is media with audio (or,
+    // for the frames, with pictures).
     let probe_path = path.clone();
-    let probed = tokio::task::spawn_blocking(move || audio::probe_audio(&probe_path))
-        .await
-        .map_err(|join| FetchError::Io {
-            path: path.clone(),
-            source: std::io::Error::other(format!("probing the download failed: {join}")),
-        })?;
+    let probed = tokio::task::spawn_blocking(move || match wanted {
+        Wanted::Audio => Probed::Audio(audio::probe_audio(&probe_path)),
+        Wanted::Frames => Probed::Pictures(crate::frames::has_video(&probe_path)),
+    })
+    .await
+    .map_err(|join| FetchError::Io {
+        path: path.clone(),
+        source: std::io::Error::other(format!("probing the download failed: {join}")),
+    })?;
     match probed {
-        Ok(info) => {
+        Probed::Audio(Ok(info)) => {
             tracing::debug!(path = %path.display(), codec = %info.codec, "fetched");
             cleanup.keep(&path);
             if let Some(thumbnail) = thumbnail_of(&path) {
@@ -410,17 +468,43 @@ pub async fn fetch_video(
             }
             Ok(Fetched { path, title })
         }
-        Err(reason) => Err(FetchError::NotMedia {
+        Probed::Audio(Err(reason)) => Err(FetchError::NotMedia {
             url: url.to_string(),
             reason,
+        }),
+        Probed::Pictures(true) => {
+            tracing::debug!(path = %path.display(), "fetched the pictures");
+            cleanup.keep(&path);
+            Ok(Fetched { path, title })
+        }
+        Probed::Pictures(false) => Err(FetchError::NoPictures {
+            url: url.to_string(),
         }),
     }
 }
 
+/// What FFmpeg found in a download.
+enum Probed {
+    Audio(Result<audio::AudioInfo, audio::AudioError>),
+    /// Whether it has a video stream.
+    Pictures(bool),
+}
+
 /// The thumbnail a fetch kept beside the media file `media` (`<stem>.thumb.<ext>`), if any.
 pub fn thumbnail_of(media: &Path) -> Option<PathBuf> {
+    companion(media, THUMBNAIL_SUFFIX)
+}
+
+/// The low-resolution pictures [`fetch_frames`] kept beside the media file `media`
+/// (`<stem>.frames.<ext>`), if any.
+pub fn frames_of(media: &Path) -> Option<PathBuf> {
+    companion(media, FRAMES_SUFFIX)
+}
+
+/// The finished file `<stem><suffix>.<ext>` beside `media`, if any.
+fn companion(media: &Path, suffix: &str) -> Option<PathBuf> {
     let stem = media.file_stem()?.to_str()?;
-    let prefix = format!("{stem}{THUMBNAIL_SUFFIX}.");
+    let prefix = format!("{stem}{suffix}.");
     let entries = std::fs::read_dir(media.parent()?).ok()?;
     entries.filter_map(Result::ok).map(|e| e.path()).find(|p| {
         p.is_file()
@@ -432,6 +516,8 @@ pub fn thumbnail_of(media: &Path) -> Option<PathBuf> {
 
 /// What sets a thumbnail's name apart from the media file's: `<stem>.thumb.<ext>`.
 const THUMBNAIL_SUFFIX: &str = ".thumb";
+/// And the pictures' name: `<stem>.frames.<ext>`.
+const FRAMES_SUFFIX: &str = ".frames";
 
 /// Whether a file name is one of yt-dlp's unfinished downloads.
 fn is_partial(name: &str) -> bool {
@@ -497,10 +583,29 @@ fn check_free_space(dir: &Path, reserve: u64) -> Result<(), FetchError> {
     Ok(())
 }
 
-fn ytdlp_args(out_dir: &Path, file_stem: &str, opts: &FetchOptions) -> Vec<OsString> {
+fn ytdlp_args(
+    out_dir: &Path,
+    file_stem: &str,
+    opts: &FetchOptions,
+    wanted: Wanted,
+) -> Vec<OsString> {
     // `%` starts a field in yt-dlp's output template; the folder may contain one.
     let folder = out_dir.to_string_lossy().replace('%', "%%");
-    let template = OsString::from(format!("{folder}/{file_stem}.%(ext)s"));
+    let (template, format) = match wanted {
+        Wanted::Audio => (
+            format!("{folder}/{file_stem}.%(ext)s"),
+            "bestaudio/best".to_owned(),
+        ),
+        // The best video-only stream up to the height, else the smallest one, else the
+        // smallest stream with pictures at all.
+        Wanted::Frames => (
+            format!("{folder}/{file_stem}{FRAMES_SUFFIX}.%(ext)s"),
+            format!(
+                "bv[height<={h}]/wv/bv*[height<={h}]/wv*",
+                h = FRAMES_MAX_HEIGHT
+            ),
+        ),
+    };
     // The thumbnail's own name, so it can never be taken for the media file; it starts with
     // the media file's `stem.` and so is removed with it when the fetch fails.
     let thumbnail_template = OsString::from(format!(
@@ -508,10 +613,10 @@ fn ytdlp_args(out_dir: &Path, file_stem: &str, opts: &FetchOptions) -> Vec<OsStr
     ));
     let socket_timeout = opts.socket_timeout.as_secs_f64().max(0.1);
     let mut args: Vec<OsString> = [
+        "--format",
+        &format,
         "--ignore-config",
         "--no-playlist",
-        "--format",
-        "bestaudio/best",
         "--no-mtime",
         "--newline",
         "--progress",
@@ -545,12 +650,14 @@ fn ytdlp_args(out_dir: &Path, file_stem: &str, opts: &FetchOptions) -> Vec<OsStr
     args.push("--socket-timeout".into());
     args.push(format!("{socket_timeout}").into());
     args.push("--output".into());
-    args.push(template);
+    args.push(template.into());
     // The creator's own thumbnail is the first candidate for the header image; a site without
     // one only logs that it has none.
-    args.push("--write-thumbnail".into());
-    args.push("--output".into());
-    args.push(thumbnail_template);
+    if wanted == Wanted::Audio {
+        args.push("--write-thumbnail".into());
+        args.push("--output".into());
+        args.push(thumbnail_template);
+    }
     args
 }
 
@@ -753,6 +860,7 @@ mod tests {
             Path::new("/scratch/100%"),
             "source",
             &FetchOptions::default(),
+            Wanted::Audio,
         );
         let args: Vec<String> = args
             .iter()
@@ -808,5 +916,36 @@ mod tests {
         assert!(!valid_stem(".hidden"));
         assert!(!valid_stem("a/b"));
         assert!(!valid_stem("%(title)s"));
+    }
+
+    #[test]
+    fn the_pictures_are_a_small_video_stream_under_their_own_name() {
+        let args: Vec<String> = ytdlp_args(
+            Path::new("/scratch/7"),
+            "source",
+            &FetchOptions::default(),
+            Wanted::Frames,
+        )
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+        let at = args.iter().position(|a| a == "--format").unwrap();
+        assert_eq!(args[at + 1], "bv[height<=480]/wv/bv*[height<=480]/wv*");
+        assert!(args.contains(&"/scratch/7/source.frames.%(ext)s".to_owned()));
+        assert!(
+            !args.iter().any(|a| a == "--write-thumbnail"),
+            "the audio's fetch already asked for the thumbnail"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let media = dir.path().join("source.m4a");
+        std::fs::write(&media, b"m").unwrap();
+        std::fs::write(dir.path().join("source.thumb.jpg"), b"t").unwrap();
+        assert_eq!(frames_of(&media), None);
+        std::fs::write(dir.path().join("source.frames.mp4.part"), b"f").unwrap();
+        assert_eq!(frames_of(&media), None, "an unfinished download");
+        std::fs::write(dir.path().join("source.frames.mp4"), b"f").unwrap();
+        assert_eq!(frames_of(&media), Some(dir.path().join("source.frames.mp4")));
+        assert_eq!(thumbnail_of(&media), Some(dir.path().join("source.thumb.jpg")));
     }
 }
