@@ -194,7 +194,13 @@ async fn a_video_without_a_thumbnail_gives_a_small_copy_of_its_pictures() {
     .await
     .unwrap_err();
     assert!(matches!(error, FetchError::NoPictures { .. }), "{error:?}");
-    assert_eq!(error.to_string(), format!("{}: no pictures: the site offers no video stream", server.url("sound.m4a")));
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: no pictures: the site offers no video stream",
+            server.url("sound.m4a")
+        )
+    );
     assert!(!error.is_retryable());
     assert_eq!(files_named(other.path(), "source"), Vec::<PathBuf>::new());
 }

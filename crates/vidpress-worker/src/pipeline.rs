@@ -386,7 +386,9 @@ impl Pipeline {
         reporter.finish().await;
         match result {
             Ok(path) => info!(path = %path.display(), "pictures for the header image downloaded"),
-            Err(e) => warn!(error = %e, "no pictures for the header image: it will be a title card"),
+            Err(e) => {
+                warn!(error = %e, "no pictures for the header image: it will be a title card")
+            }
         }
         Ok(())
     }

@@ -945,7 +945,13 @@ mod tests {
         std::fs::write(dir.path().join("source.frames.mp4.part"), b"f").unwrap();
         assert_eq!(frames_of(&media), None, "an unfinished download");
         std::fs::write(dir.path().join("source.frames.mp4"), b"f").unwrap();
-        assert_eq!(frames_of(&media), Some(dir.path().join("source.frames.mp4")));
-        assert_eq!(thumbnail_of(&media), Some(dir.path().join("source.thumb.jpg")));
+        assert_eq!(
+            frames_of(&media),
+            Some(dir.path().join("source.frames.mp4"))
+        );
+        assert_eq!(
+            thumbnail_of(&media),
+            Some(dir.path().join("source.thumb.jpg"))
+        );
     }
 }
