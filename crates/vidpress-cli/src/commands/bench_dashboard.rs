@@ -1,8 +1,9 @@
 //! `vidpress bench dashboard`: requests per second and latency of the dashboard's two heaviest
 //! pages, the video list (one page of a user's 10,000 videos) and the editor on a 20,000-word
 //! draft, signed in, over 64 concurrent keep-alive connections, on SQLite and PostgreSQL. The
-//! server runs in this process on its own port; the load generator runs in a second process
-//! (this binary's hidden `bench http-load`), as a browser or `wrk` would, and shares the cores.
+//! server runs in this process on its own port; the load generator runs in a second process and
+//! shares the cores: `wrk` (Debian's package, one thread, the lightest on two cores) by default,
+//! or this binary's hidden `bench http-load` (reqwest) with `--load builtin`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,6 +32,20 @@ pub struct DashboardBenchArgs {
     /// Skip PostgreSQL (it is read from VIDPRESS_TEST_POSTGRES_URL, default the local server).
     #[arg(long)]
     pub sqlite_only: bool,
+    /// The load generator: `wrk` (`apt-get install wrk`; it runs for `--seconds` per page
+    /// instead of a number of requests) or `builtin` (this program's own, on reqwest).
+    #[arg(long, value_enum, default_value_t = Load::Wrk)]
+    pub load: Load,
+    /// How long wrk loads each page (the editor for a fifth of it).
+    #[arg(long, default_value_t = 20)]
+    pub seconds: u64,
+}
+
+/// Which program sends the requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Load {
+    Wrk,
+    Builtin,
 }
 
 const EMAIL: &str = "bench@example.org";
@@ -189,6 +204,7 @@ pub async fn http_load(args: &HttpLoadArgs) -> anyhow::Result<()> {
 }
 
 /// What one load run measured.
+#[derive(Debug)]
 struct LoadFigures {
     rps: f64,
     p50: f64,
@@ -233,6 +249,115 @@ async fn load_in_child(
         p99,
         max,
         count: count as usize,
+    })
+}
+
+/// The size of the page at `url` for the signed-in user, checking that it is the page (not a
+/// redirect to the sign-in page).
+async fn page_size(url: &str, cookie: &str) -> anyhow::Result<usize> {
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?
+        .get(url)
+        .header("cookie", format!("vidpress_session={cookie}"))
+        .send()
+        .await?;
+    ensure!(response.status().is_success(), "GET {url}: {}", response.status());
+    Ok(response.bytes().await?.len())
+}
+
+/// Runs wrk against `url` for `seconds` and reads its figures. wrk counts a redirect as a
+/// success, so every response must have been about as large as the page (`page_bytes`).
+async fn wrk(
+    url: &str,
+    cookie: &str,
+    connections: usize,
+    seconds: u64,
+    page_bytes: usize,
+) -> anyhow::Result<LoadFigures> {
+    let output = tokio::process::Command::new("wrk")
+        .args(["--threads", "1", "--latency"])
+        .args(["--connections", &connections.to_string()])
+        .args(["--duration", &format!("{seconds}s")])
+        .args(["--header", &format!("Cookie: vidpress_session={cookie}")])
+        .arg(url)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!("cannot run wrk ({e}): install it (apt-get install wrk) or use --load builtin")
+        })?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    ensure!(
+        output.status.success(),
+        "wrk failed: {}{}",
+        text.trim(),
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    let figures = parse_wrk(&text).with_context(|| format!("cannot read wrk's report:\n{text}"))?;
+    ensure!(
+        figures.bytes >= figures.count as f64 * page_bytes as f64 * 0.9,
+        "wrk's responses were smaller than the page ({page_bytes} bytes): not signed in?\n{text}"
+    );
+    Ok(figures.load)
+}
+
+/// What wrk's report says.
+#[derive(Debug)]
+struct WrkReport {
+    load: LoadFigures,
+    count: usize,
+    bytes: f64,
+}
+
+/// Reads wrk's `--latency` report: requests per second, the 50 % and 99 % latencies, the
+/// largest, how many requests and how many bytes; an error when any answer was not 2xx/3xx or
+/// any request failed.
+fn parse_wrk(text: &str) -> anyhow::Result<WrkReport> {
+    fn millis(value: &str) -> Option<f64> {
+        let (number, unit) = value.split_at(value.find(|c: char| c.is_ascii_alphabetic())?);
+        let number: f64 = number.parse().ok()?;
+        Some(match unit {
+            "us" => number / 1000.0,
+            "ms" => number,
+            "s" => number * 1000.0,
+            "m" => number * 60_000.0,
+            _ => return None,
+        })
+    }
+    fn bytes(value: &str) -> Option<f64> {
+        let (number, unit) = value.split_at(value.find(|c: char| c.is_ascii_alphabetic())?);
+        let number: f64 = number.parse().ok()?;
+        let power = ["B", "KB", "MB", "GB", "TB"].iter().position(|u| *u == unit)?;
+        Some(number * 1024f64.powi(power as i32))
+    }
+    let (mut rps, mut p50, mut p99, mut max, mut count, mut read) = (None, None, None, None, None, None);
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words[..] {
+            ["Latency", _avg, _stdev, m, ..] => max = millis(m),
+            ["50%", v] => p50 = millis(v),
+            ["99%", v] => p99 = millis(v),
+            ["Requests/sec:", v] => rps = v.parse().ok(),
+            [n, "requests", "in", _, b, "read"] => {
+                count = n.parse().ok();
+                read = bytes(b);
+            }
+            ["Non-2xx", ..] | ["Socket", "errors:", ..] => anyhow::bail!("{}", line.trim()),
+            _ => {}
+        }
+    }
+    let count: usize = count.context("no request count")?;
+    Ok(WrkReport {
+        load: LoadFigures {
+            rps: rps.context("no requests per second")?,
+            p50: p50.context("no 50 % latency")?,
+            p99: p99.context("no 99 % latency")?,
+            max: max.context("no largest latency")?,
+            count,
+        },
+        count,
+        bytes: read.context("no bytes read")?,
     })
 }
 
@@ -334,7 +459,18 @@ pub async fn run(args: &DashboardBenchArgs) -> anyhow::Result<()> {
             ),
         ] {
             load_in_child(&url, &cookie, args.connections, 200).await?;
-            let f = load_in_child(&url, &cookie, args.connections, requests).await?;
+            let f = match args.load {
+                Load::Builtin => load_in_child(&url, &cookie, args.connections, requests).await?,
+                Load::Wrk => {
+                    let seconds = if requests == args.requests {
+                        args.seconds
+                    } else {
+                        args.seconds.div_ceil(5)
+                    };
+                    let page_bytes = page_size(&url, &cookie).await?;
+                    wrk(&url, &cookie, args.connections, seconds, page_bytes).await?
+                }
+            };
             println!(
                 "| {backend} | {page} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} |",
                 args.connections, f.count, f.rps, f.p50, f.p99, f.max,
@@ -343,4 +479,44 @@ pub async fn run(args: &DashboardBenchArgs) -> anyhow::Result<()> {
         server.abort();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_wrks_report() {
+        let report = "Running 20s test @ http://127.0.0.1:41234/videos
+  1 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    14.52ms    3.10ms  61.20ms   88.00%
+    Req/Sec     4.41k   210.33     4.80k    71.00%
+  Latency Distribution
+     50%   13.90ms
+     75%   15.40ms
+     90%   17.80ms
+     99%   24.05ms
+  88123 requests in 20.00s, 2.15GB read
+Requests/sec:   4406.02
+Transfer/sec:    110.10MB
+";
+        let r = parse_wrk(report).unwrap();
+        assert_eq!(r.count, 88123);
+        assert_eq!(r.load.count, 88123);
+        assert!((r.load.rps - 4406.02).abs() < 1e-9);
+        assert!((r.load.p50 - 13.9).abs() < 1e-9);
+        assert!((r.load.p99 - 24.05).abs() < 1e-9);
+        assert!((r.load.max - 61.2).abs() < 1e-9);
+        assert!((r.bytes - 2.15 * 1024f64.powi(3)).abs() < 1.0);
+
+        let fast = report.replace("13.90ms", "850.00us").replace("61.20ms", "1.02s");
+        let r = parse_wrk(&fast).unwrap();
+        assert!((r.load.p50 - 0.85).abs() < 1e-9);
+        assert!((r.load.max - 1020.0).abs() < 1e-9);
+
+        let failing = format!("{report}  Non-2xx or 3xx responses: 12\n");
+        assert!(parse_wrk(&failing).unwrap_err().to_string().contains("Non-2xx"));
+        assert!(parse_wrk("wrk: connection refused").is_err());
+    }
 }
