@@ -262,7 +262,11 @@ async fn page_size(url: &str, cookie: &str) -> anyhow::Result<usize> {
         .header("cookie", format!("vidpress_session={cookie}"))
         .send()
         .await?;
-    ensure!(response.status().is_success(), "GET {url}: {}", response.status());
+    ensure!(
+        response.status().is_success(),
+        "GET {url}: {}",
+        response.status()
+    );
     Ok(response.bytes().await?.len())
 }
 
@@ -285,7 +289,9 @@ async fn wrk(
         .output()
         .await
         .map_err(|e| {
-            anyhow::anyhow!("cannot run wrk ({e}): install it (apt-get install wrk) or use --load builtin")
+            anyhow::anyhow!(
+                "cannot run wrk ({e}): install it (apt-get install wrk) or use --load builtin"
+            )
         })?;
     let text = String::from_utf8_lossy(&output.stdout);
     ensure!(
@@ -328,10 +334,13 @@ fn parse_wrk(text: &str) -> anyhow::Result<WrkReport> {
     fn bytes(value: &str) -> Option<f64> {
         let (number, unit) = value.split_at(value.find(|c: char| c.is_ascii_alphabetic())?);
         let number: f64 = number.parse().ok()?;
-        let power = ["B", "KB", "MB", "GB", "TB"].iter().position(|u| *u == unit)?;
+        let power = ["B", "KB", "MB", "GB", "TB"]
+            .iter()
+            .position(|u| *u == unit)?;
         Some(number * 1024f64.powi(power as i32))
     }
-    let (mut rps, mut p50, mut p99, mut max, mut count, mut read) = (None, None, None, None, None, None);
+    let (mut rps, mut p50, mut p99, mut max, mut count, mut read) =
+        (None, None, None, None, None, None);
     for line in text.lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words[..] {
@@ -510,13 +519,20 @@ Transfer/sec:    110.10MB
         assert!((r.load.max - 61.2).abs() < 1e-9);
         assert!((r.bytes - 2.15 * 1024f64.powi(3)).abs() < 1.0);
 
-        let fast = report.replace("13.90ms", "850.00us").replace("61.20ms", "1.02s");
+        let fast = report
+            .replace("13.90ms", "850.00us")
+            .replace("61.20ms", "1.02s");
         let r = parse_wrk(&fast).unwrap();
         assert!((r.load.p50 - 0.85).abs() < 1e-9);
         assert!((r.load.max - 1020.0).abs() < 1e-9);
 
         let failing = format!("{report}  Non-2xx or 3xx responses: 12\n");
-        assert!(parse_wrk(&failing).unwrap_err().to_string().contains("Non-2xx"));
+        assert!(
+            parse_wrk(&failing)
+                .unwrap_err()
+                .to_string()
+                .contains("Non-2xx")
+        );
         assert!(parse_wrk("wrk: connection refused").is_err());
     }
 }
