@@ -325,18 +325,11 @@ impl Pipeline {
                 tokio::fs::create_dir_all(&dir).await.map_err(|e| {
                     JobError::Retryable(format!("cannot create {}: {e}", dir.display()))
                 })?;
-                let (progress, reporter) = Progress::start(&ctx);
-                let fetched =
-                    vidpress_media::fetch_video(&url, &dir, "source", &self.config.fetch, |p| {
-                        let pct = p.percent.unwrap_or(0.0).clamp(0.0, 100.0) as u8;
-                        progress.report(pct, format!("downloading {pct}%"));
-                    });
-                let result = tokio::select! {
-                    r = fetched => r,
-                    _ = ctx.cancelled() => return Err(JobError::Stopped),
-                };
-                reporter.finish().await;
-                let fetched = result.map_err(fetch_error)?;
+                let fetched = download(&ctx, "downloading", |report| {
+                    vidpress_media::fetch_video(&url, &dir, "source", &self.config.fetch, report)
+                })
+                .await?
+                .map_err(fetch_error)?;
                 if self.wants_frames(&fetched.path).await {
                     self.fetch_frames(&ctx, &url, &dir).await?;
                 }
@@ -374,17 +367,11 @@ impl Pipeline {
     /// keyframe. Fails only when the job is stopped: without the pictures the header is a
     /// title card.
     async fn fetch_frames(&self, ctx: &JobContext, url: &str, dir: &Path) -> Result<(), JobError> {
-        let (progress, reporter) = Progress::start(ctx);
-        let fetched = vidpress_media::fetch_frames(url, dir, "source", &self.config.fetch, |p| {
-            let pct = p.percent.unwrap_or(0.0).clamp(0.0, 100.0) as u8;
-            progress.report(pct, format!("downloading pictures for the header {pct}%"));
-        });
-        let result = tokio::select! {
-            r = fetched => r,
-            _ = ctx.cancelled() => return Err(JobError::Stopped),
-        };
-        reporter.finish().await;
-        match result {
+        let fetched = download(ctx, "downloading pictures for the header", |report| {
+            vidpress_media::fetch_frames(url, dir, "source", &self.config.fetch, report)
+        })
+        .await?;
+        match fetched {
             Ok(path) => info!(path = %path.display(), "pictures for the header image downloaded"),
             Err(e) => {
                 warn!(error = %e, "no pictures for the header image: it will be a title card")
@@ -888,6 +875,27 @@ fn decode_error(e: AudioError) -> JobError {
 }
 
 /// Turns a fetch failure into a job error with a message a person can act on.
+/// Runs one of the fetch step's downloads with its percentage on the job (`{what} N%`); the
+/// job's cancellation stops it.
+async fn download<T, F: Future<Output = T>>(
+    ctx: &JobContext,
+    what: &str,
+    run: impl FnOnce(Box<dyn FnMut(vidpress_media::FetchProgress) + Send>) -> F,
+) -> Result<T, JobError> {
+    let (progress, reporter) = Progress::start(ctx);
+    let what = what.to_owned();
+    let report = Box::new(move |p: vidpress_media::FetchProgress| {
+        let pct = p.percent.unwrap_or(0.0).clamp(0.0, 100.0) as u8;
+        progress.report(pct, format!("{what} {pct}%"));
+    });
+    let result = tokio::select! {
+        r = run(report) => r,
+        _ = ctx.cancelled() => return Err(JobError::Stopped),
+    };
+    reporter.finish().await;
+    Ok(result)
+}
+
 fn fetch_error(e: FetchError) -> JobError {
     let hint = match &e {
         FetchError::TooLong { .. } => " (setting `max_media_minutes`)",
