@@ -88,7 +88,7 @@ fn summary_sql(selection: &str) -> String {
 
 /// One row of [`summary_sql`], as read from the database or from the JSON array SQLite
 /// answers a list page with (the same columns in the same order).
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, sqlx::FromRow)]
 struct SummaryRow {
     id: i64,
     title: String,
@@ -112,26 +112,6 @@ const SUMMARY_COLUMNS: &str = "id, title, state, error, channel_id, channel_titl
      source_url, created_at, deleted_at, job_kind, progress, progress_message, draft_id, draft_title";
 
 impl SummaryRow {
-    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
-        Ok(Self {
-            id: row.try_get("id")?,
-            title: row.try_get("title")?,
-            state: row.try_get("state")?,
-            error: row.try_get("error")?,
-            channel_id: row.try_get("channel_id")?,
-            channel_title: row.try_get("channel_title")?,
-            youtube_id: row.try_get("youtube_id")?,
-            source_url: row.try_get("source_url")?,
-            created_at: row.try_get("created_at")?,
-            deleted_at: row.try_get("deleted_at")?,
-            job_kind: row.try_get("job_kind")?,
-            progress: row.try_get("progress")?,
-            progress_message: row.try_get("progress_message")?,
-            draft_id: row.try_get("draft_id")?,
-            draft_title: row.try_get("draft_title")?,
-        })
-    }
-
     fn into_summary(self) -> Result<VideoSummary, StoreError> {
         let state = self.state;
         Ok(VideoSummary {
@@ -159,7 +139,7 @@ impl SummaryRow {
 }
 
 fn summary_from_row(row: &AnyRow) -> Result<VideoSummary, StoreError> {
-    SummaryRow::from_row(row)?.into_summary()
+    <SummaryRow as sqlx::FromRow<AnyRow>>::from_row(row)?.into_summary()
 }
 
 /// A channel with what its page shows.
@@ -200,8 +180,8 @@ impl Store {
         // (its planner reads their values), which took a fifth of the list page's time; one
         // cached statement per page number viewed. PostgreSQL plans the bound form well and,
         // before it has statistics on a table just filled, the literal one badly.
-        let bound = self.backend() == crate::Backend::Postgres;
-        if bound {
+        let postgres = self.backend() == crate::Backend::Postgres;
+        if postgres {
             sql.push_str(&format!(
                 " ORDER BY v.id DESC LIMIT ${} OFFSET ${}",
                 n + 1,
@@ -213,7 +193,7 @@ impl Store {
             ));
         }
         let mut sql = summary_sql(&sql);
-        if !bound {
+        if !postgres {
             // The SQLite driver runs each connection on a thread of its own and hands every row
             // across to the caller's task, a thread wake-up each; the page comes back as one row
             // instead, a JSON array of its rows. With 64 connections on 2 cores the list page
@@ -231,22 +211,24 @@ impl Store {
         if let Some(channel) = filter.channel {
             query = query.bind(channel);
         }
-        if bound {
-            query = query.bind(limit).bind(offset);
+        let rows: Vec<SummaryRow> = if postgres {
+            let rows = query
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(self.pool())
+                .await?;
+            rows.iter()
+                .map(sqlx::FromRow::from_row)
+                .collect::<Result<_, _>>()?
         } else {
             let page: String = query.fetch_one(self.pool()).await?.try_get("page")?;
-            let rows: Vec<SummaryRow> = serde_json::from_str(&page)
+            let mut rows: Vec<SummaryRow> = serde_json::from_str(&page)
                 .map_err(|e| StoreError::Corrupt(format!("the video list's rows: {e}")))?;
-            let mut summaries = rows
-                .into_iter()
-                .map(SummaryRow::into_summary)
-                .collect::<Result<Vec<_>, _>>()?;
             // An aggregate's order is not promised without an ORDER BY of its own.
-            summaries.sort_by_key(|v| std::cmp::Reverse(v.id.0));
-            return Ok(summaries);
-        }
-        let rows = query.fetch_all(self.pool()).await?;
-        rows.iter().map(summary_from_row).collect()
+            rows.sort_by_key(|r| std::cmp::Reverse(r.id));
+            rows
+        };
+        rows.into_iter().map(SummaryRow::into_summary).collect()
     }
 
     /// Some of a user's videos by id (for live progress); ids of other users are left out.

@@ -8,13 +8,34 @@ use vidpress_store::channels::NewSubscription;
 use vidpress_store::library::VideoFilter;
 use vidpress_store::testing::TestDb;
 use vidpress_store::videos::{NewDraft, save_draft, set_video_state};
-use vidpress_store::{MediaSource, VideoState};
+use vidpress_store::{MediaSource, Store, UserId, VideoKey, VideoState};
 
 vidpress_store::both_backends!(the_list_is_the_users_videos_as_stored_newest_first);
 
 /// A title with what JSON, SQL and HTML each treat specially.
 const ODD_TITLE: &str = "Quotes \" ' and \\ back\\slash, a\nnew line, a\ttab, <script>alert(1)</script>, \
      ünïcödé, 日本語, emoji 🎬, [1,2] {\"a\":null}";
+
+/// A video the user pasted the URL of.
+async fn add(store: &Store, user: UserId, title: &str, url: &str) -> VideoKey {
+    store
+        .create_video(user, title, MediaSource::Url(url), 3)
+        .await
+        .unwrap()
+        .0
+}
+
+/// The ids `list_videos` answers with.
+async fn listed(
+    store: &Store,
+    user: UserId,
+    filter: &VideoFilter,
+    page: u32,
+    per_page: u32,
+) -> Vec<i64> {
+    let videos = store.list_videos(user, filter, page, per_page).await;
+    videos.unwrap().iter().map(|v| v.id.0).collect()
+}
 
 async fn the_list_is_the_users_videos_as_stored_newest_first(db: &TestDb) {
     let store = &db.store;
@@ -36,25 +57,15 @@ async fn the_list_is_the_users_videos_as_stored_newest_first(db: &TestDb) {
         .unwrap()
         .channel;
 
-    let (odd, _) = store
-        .create_video(
-            user.id,
-            ODD_TITLE,
-            MediaSource::Url("https://example.org/a.mp4?x=1&y=\"2\""),
-            3,
-        )
-        .await
-        .unwrap();
-    // A video of the channel, with a draft, its job running at 42 %.
-    let (drafted, _) = store
-        .create_video(
-            user.id,
-            "source.mp4",
-            MediaSource::Url("https://example.org/b.mp4"),
-            3,
-        )
-        .await
-        .unwrap();
+    let odd = add(
+        store,
+        user.id,
+        ODD_TITLE,
+        "https://example.org/a.mp4?x=1&y=\"2\"",
+    )
+    .await;
+    // A video of the channel, with a draft.
+    let drafted = add(store, user.id, "source.mp4", "https://example.org/b.mp4").await;
     sqlx::query("UPDATE videos SET channel_id = $1, youtube_id = $2 WHERE id = $3")
         .bind(channel.id)
         .bind("dQw4w9WgXcQ")
@@ -81,6 +92,7 @@ async fn the_list_is_the_users_videos_as_stored_newest_first(db: &TestDb) {
         .await
         .unwrap();
     tx.commit().await.unwrap();
+    // The first video's job runs, at 42 %.
     let claimed = store
         .claim("w1", &[JobKind::Fetch], Duration::from_secs(60))
         .await
@@ -91,24 +103,14 @@ async fn the_list_is_the_users_videos_as_stored_newest_first(db: &TestDb) {
         .set_progress(&claimed, 42, "downloading \"42%\" ✓")
         .await
         .unwrap();
-    let (plain, _) = store
-        .create_video(
-            user.id,
-            "Plain",
-            MediaSource::Url("https://example.org/c.mp4"),
-            3,
-        )
-        .await
-        .unwrap();
-    store
-        .create_video(
-            other.id,
-            "Someone else's",
-            MediaSource::Url("https://example.org/d.mp4"),
-            3,
-        )
-        .await
-        .unwrap();
+    let plain = add(store, user.id, "Plain", "https://example.org/c.mp4").await;
+    add(
+        store,
+        other.id,
+        "Someone else's",
+        "https://example.org/d.mp4",
+    )
+    .await;
 
     let all = store
         .list_videos(user.id, &VideoFilter::default(), 0, 50)
@@ -144,24 +146,13 @@ async fn the_list_is_the_users_videos_as_stored_newest_first(db: &TestDb) {
     assert_eq!((v.job_kind, v.progress), (Some(JobKind::Fetch), 0));
 
     // A page at a time: one more than asked for when a further page exists.
-    let first = store
-        .list_videos(user.id, &VideoFilter::default(), 0, 2)
-        .await
-        .unwrap();
+    let all_videos = VideoFilter::default();
     assert_eq!(
-        first.iter().map(|v| v.id.0).collect::<Vec<_>>(),
+        listed(store, user.id, &all_videos, 0, 2).await,
         [plain.0, drafted.0, odd.0]
     );
-    let second = store
-        .list_videos(user.id, &VideoFilter::default(), 1, 2)
-        .await
-        .unwrap();
-    assert_eq!(second.iter().map(|v| v.id.0).collect::<Vec<_>>(), [odd.0]);
-    let beyond = store
-        .list_videos(user.id, &VideoFilter::default(), 5, 2)
-        .await
-        .unwrap();
-    assert!(beyond.is_empty());
+    assert_eq!(listed(store, user.id, &all_videos, 1, 2).await, [odd.0]);
+    assert!(listed(store, user.id, &all_videos, 5, 2).await.is_empty());
 
     let by_state = VideoFilter {
         state: Some(VideoState::Transcribing),
@@ -172,19 +163,16 @@ async fn the_list_is_the_users_videos_as_stored_newest_first(db: &TestDb) {
         channel: Some(channel.id),
     };
     for filter in [by_state, by_channel] {
-        let found = store.list_videos(user.id, &filter, 0, 50).await.unwrap();
         assert_eq!(
-            found.iter().map(|v| v.id.0).collect::<Vec<_>>(),
+            listed(store, user.id, &filter, 0, 50).await,
             [drafted.0],
             "{filter:?}"
         );
     }
     let nobody = store.ensure_user("c@example.org").await.unwrap();
     assert!(
-        store
-            .list_videos(nobody.id, &VideoFilter::default(), 0, 50)
+        listed(store, nobody.id, &all_videos, 0, 50)
             .await
-            .unwrap()
             .is_empty()
     );
 }

@@ -36,7 +36,7 @@ pub struct DashboardBenchArgs {
     /// instead of a number of requests) or `builtin` (this program's own, on reqwest).
     #[arg(long, value_enum, default_value_t = Load::Wrk)]
     pub load: Load,
-    /// How long wrk loads each page (the editor for a fifth of it).
+    /// How long wrk loads the list (the editor a fifth of it).
     #[arg(long, default_value_t = 20)]
     pub seconds: u64,
 }
@@ -138,11 +138,16 @@ async fn fixture(db: &ScratchDb, videos: usize, words: usize) -> anyhow::Result<
     Ok((user.id, draft))
 }
 
+/// A client that answers a redirect as it is, so a sign-in page is never taken for the page.
+fn without_redirects() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}
+
 /// Signs in over HTTP and returns the session cookie.
 async fn sign_in(base: &str) -> anyhow::Result<String> {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
+    let http = without_redirects()?;
     let page = http.get(format!("{base}/sign-in")).send().await?;
     let cookie = session_cookie(&page).context("the sign-in page set no cookie")?;
     let body = page.text().await?;
@@ -255,9 +260,7 @@ async fn load_in_child(
 /// The size of the page at `url` for the signed-in user, checking that it is the page (not a
 /// redirect to the sign-in page).
 async fn page_size(url: &str, cookie: &str) -> anyhow::Result<usize> {
-    let response = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?
+    let response = without_redirects()?
         .get(url)
         .header("cookie", format!("vidpress_session={cookie}"))
         .send()
@@ -455,27 +458,25 @@ pub async fn run(args: &DashboardBenchArgs) -> anyhow::Result<()> {
         let base = format!("http://{}", app.local_addr()?);
         let server = tokio::spawn(app.run_until_stopped(std::future::pending()));
         let cookie = sign_in(&base).await?;
-        for (page, url, requests) in [
+        // The editor gets a fifth of the list's load.
+        for (page, url, requests, seconds) in [
             (
                 format!("video list (page 1 of {})", args.videos),
                 format!("{base}/videos"),
                 args.requests,
+                args.seconds,
             ),
             (
                 format!("editor, {}-word draft", args.words),
                 format!("{base}/drafts/{draft}"),
                 args.requests / 5,
+                args.seconds.div_ceil(5),
             ),
         ] {
             load_in_child(&url, &cookie, args.connections, 200).await?;
             let f = match args.load {
                 Load::Builtin => load_in_child(&url, &cookie, args.connections, requests).await?,
                 Load::Wrk => {
-                    let seconds = if requests == args.requests {
-                        args.seconds
-                    } else {
-                        args.seconds.div_ceil(5)
-                    };
                     let page_bytes = page_size(&url, &cookie).await?;
                     wrk(&url, &cookie, args.connections, seconds, page_bytes).await?
                 }
