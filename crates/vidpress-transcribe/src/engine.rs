@@ -444,13 +444,25 @@ impl Engine {
                 // none past the end of the stretch.
                 let (from_ms, to_ms) = (ms(stretch.start as u64), ms(stretch.end as u64));
                 let at = |t: u64| (t + from_ms).min(to_ms);
-                for mut r in self.raw_segments(&state)? {
+                let mut raws = self.raw_segments(&state)?;
+                for r in &mut raws {
                     r.segment.start_ms = at(r.segment.start_ms);
                     r.segment.end_ms = at(r.segment.end_ms);
                     for w in &mut r.segment.words {
                         w.start_ms = at(w.start_ms);
                         w.end_ms = at(w.end_ms);
                     }
+                }
+                // Words Whisper stamped inside a pause start where the VAD hears the speech.
+                if let Some(speech) = &speech {
+                    let speech_ms: Vec<_> = speech
+                        .iter()
+                        .map(|r| ms(r.start as u64)..ms(r.end as u64))
+                        .collect();
+                    let mut segments: Vec<_> = raws.iter_mut().map(|r| &mut r.segment).collect();
+                    vad::align_to_pauses(&mut segments, from_ms..to_ms, &speech_ms);
+                }
+                for r in raws {
                     if let Some(mut kept) = guards.check(r, &buf[..cut]) {
                         let shift = ms(offset);
                         kept.start_ms += shift;

@@ -14,6 +14,7 @@ use std::io::Write;
 use std::ops::Range;
 use std::path::Path;
 
+use vidpress_core::{Segment, Word};
 use whisper_rs::{WhisperVadContext, WhisperVadContextParams, WhisperVadParams};
 
 use crate::engine::SAMPLE_RATE;
@@ -125,6 +126,126 @@ pub fn stretches(speech: &[Range<usize>], n_samples: usize) -> Vec<Range<usize>>
         r.end = (r.end + ms(PAD_MS)).min(ceiling);
     });
     merged
+}
+
+/// How far before a silence Whisper may start the word that opens the speech after it:
+/// whisper.cpp starts it where the word before it ends, which the VAD (with its padding and the
+/// time Silero takes to call the speech over) hears end later.
+const OPENING_BEFORE_SILENCE_MS: u64 = 500;
+/// The latest after the speech resumes that a word may start and still open that speech.
+const OPENING_AFTER_RESUME_MS: u64 = 300;
+/// A word that starts this close to where the speech resumes, or later, is in place.
+const IN_PLACE_MS: u64 = 100;
+
+/// Moves the words Whisper stamped inside a pause to where the speech resumes.
+///
+/// whisper.cpp gives a pause inside a segment no time of its own: the word after it starts
+/// where the word before it ended, and the silence is spread over the next few words, or
+/// (after a long enough pause) a whole opening phrase is stamped in the silence. A section,
+/// chapter, subtitle cue or "watch this part" link that starts at such a time starts early.
+/// The VAD hears the pause, so for each silence between `speech` ranges (milliseconds, in the
+/// same time base as the words; also the padding before the first range) this finds the word
+/// that opens the speech after it: the word that opens a sentence (else a clause) nearest the
+/// silence, from a little before it to a little after the speech resumes. When Whisper starts
+/// that word early, the times from its start to the end of the following speech range are
+/// mapped onto the range itself, keeping their order and proportions, and the words before it
+/// that run into the silence end where the speech stopped. Without a sentence or clause mark
+/// near the silence nothing moves. Segment times follow their words, and a segment that starts in
+/// the silence starts with its first word.
+pub fn align_to_pauses(
+    segments: &mut [&mut Segment],
+    stretch_ms: Range<u64>,
+    speech: &[Range<u64>],
+) {
+    let mut ranges: Vec<Range<u64>> = speech
+        .iter()
+        .map(|r| r.start.max(stretch_ms.start)..r.end.min(stretch_ms.end))
+        .filter(|r| r.end > r.start)
+        .collect();
+    ranges.sort_by_key(|r| r.start);
+    let Some(first) = ranges.first() else {
+        return;
+    };
+    // (where the silence starts, where the speech resumes, where that speech stops)
+    let mut pauses = vec![(stretch_ms.start, first.start, first.end)];
+    pauses.extend(ranges.windows(2).map(|w| (w[0].end, w[1].start, w[1].end)));
+    for (silent_from, resumes, speech_to) in pauses {
+        if resumes <= silent_from + IN_PLACE_MS {
+            continue;
+        }
+        // A segment that starts in the silence starts with its first word, or with the speech.
+        for s in segments.iter_mut() {
+            if (silent_from..resumes).contains(&s.start_ms) {
+                let first = s.words.first().map_or(resumes, |w| w.start_ms.min(resumes));
+                s.start_ms = first.clamp(s.start_ms, s.end_ms);
+            }
+        }
+        // (start, opens a sentence, opens a clause) of each word near the silence
+        let near: Vec<(u64, bool, bool)> = words_in_order(segments)
+            .filter(|(_, w)| {
+                w.start_ms + OPENING_BEFORE_SILENCE_MS >= silent_from
+                    && w.start_ms <= resumes + OPENING_AFTER_RESUME_MS
+            })
+            .map(|(previous, w)| {
+                let prev = previous.map(|p| p.text.trim_end());
+                let sentence = prev.is_none_or(|p| p.ends_with(['.', '?', '!', '…']));
+                let clause = prev.is_some_and(|p| p.ends_with([',', ';', ':']));
+                (w.start_ms, sentence, clause)
+            })
+            .collect();
+        let distance =
+            |start: u64| silent_from.saturating_sub(start) + start.saturating_sub(resumes);
+        let nearest = |opens: fn(&(u64, bool, bool)) -> bool| {
+            near.iter()
+                .filter(|c| opens(c))
+                .min_by_key(|c| distance(c.0))
+                .map(|c| c.0)
+        };
+        let Some(from) = nearest(|c| c.1).or_else(|| nearest(|c| c.2)) else {
+            continue;
+        };
+        if from + IN_PLACE_MS >= resumes || speech_to <= resumes {
+            continue;
+        }
+        // An end at `from` is the end of the word before the opening one.
+        let map = |t: u64, end: bool| -> u64 {
+            if t < from || (end && t == from) {
+                t.min(silent_from)
+            } else if t <= speech_to {
+                resumes + (t - from) * (speech_to - resumes) / (speech_to - from)
+            } else {
+                t
+            }
+        };
+        for s in segments.iter_mut() {
+            let first_word = s.words.first().map(|w| w.start_ms);
+            for w in &mut s.words {
+                w.start_ms = map(w.start_ms, false);
+                w.end_ms = map(w.end_ms, true).max(w.start_ms);
+            }
+            s.start_ms = map(s.start_ms, false);
+            // A segment whose opening word moved starts with it.
+            if let Some(moved) = s.words.first().filter(|w| Some(w.start_ms) != first_word) {
+                s.start_ms = s.start_ms.max(moved.start_ms);
+            }
+            s.end_ms = map(s.end_ms, true).max(s.start_ms);
+        }
+    }
+    // Segments stay in time order, each no shorter than nothing.
+    let mut previous_start = 0;
+    for s in segments.iter_mut() {
+        s.start_ms = s.start_ms.max(previous_start);
+        s.end_ms = s.end_ms.max(s.start_ms);
+        previous_start = s.start_ms;
+    }
+}
+
+/// Every word of `segments` in order, with the word before it.
+fn words_in_order<'a>(
+    segments: &'a [&mut Segment],
+) -> impl Iterator<Item = (Option<&'a Word>, &'a Word)> {
+    let words: Vec<&Word> = segments.iter().flat_map(|s| s.words.iter()).collect();
+    (0..words.len()).map(move |i| (i.checked_sub(1).map(|p| words[p]), words[i]))
 }
 
 /// Converts Silero VAD's 16 kHz safetensors (`silero_vad/data/silero_vad_16k.safetensors` in
@@ -337,6 +458,201 @@ mod tests {
             vec![0..S + pad, 59 * S - pad..60 * S]
         );
         assert!(stretches(&[], 60 * S).is_empty());
+    }
+
+    fn segment(words: &[(&str, u64, u64)]) -> Segment {
+        Segment {
+            start_ms: words[0].1,
+            end_ms: words[words.len() - 1].2,
+            text: words.iter().map(|w| w.0).collect::<Vec<_>>().join(" "),
+            words: words
+                .iter()
+                .map(|&(text, start_ms, end_ms)| Word {
+                    text: text.into(),
+                    start_ms,
+                    end_ms,
+                    probability: 0.9,
+                })
+                .collect(),
+        }
+    }
+
+    fn starts(segments: &[Segment]) -> Vec<u64> {
+        segments
+            .iter()
+            .flat_map(|s| s.words.iter().map(|w| w.start_ms))
+            .collect()
+    }
+
+    fn align(segments: &mut [Segment], stretch: Range<u64>, speech: &[Range<u64>]) {
+        let mut refs: Vec<&mut Segment> = segments.iter_mut().collect();
+        align_to_pauses(&mut refs, stretch, speech);
+    }
+
+    #[test]
+    fn a_sentence_stamped_in_a_pause_starts_where_the_speech_resumes() {
+        // "…the drip is gone. Finally, painting a wall." The speaker pauses from 59.9 s to
+        // 61.8 s; Whisper stamps "Finally," and "painting" inside the pause.
+        let mut segments = vec![segment(&[
+            ("the", 58_000, 58_300),
+            ("drip", 58_300, 58_700),
+            ("is", 58_700, 58_900),
+            ("gone.", 58_900, 60_100),
+            ("Finally,", 60_100, 60_980),
+            ("painting", 60_980, 61_800),
+            ("a", 61_840, 62_000),
+            ("wall.", 62_000, 63_000),
+        ])];
+        align(
+            &mut segments,
+            57_000..64_000,
+            &[57_500..59_900, 61_800..63_400],
+        );
+        let s = &segments[0];
+        assert_eq!(s.words[4].start_ms, 61_800, "{s:?}");
+        // Order and proportions hold after it; the word before ends where the speech stopped.
+        assert!(starts(&segments).windows(2).all(|w| w[0] <= w[1]), "{s:?}");
+        assert!(
+            s.words[5].start_ms > 61_800 && s.words[7].start_ms < 63_400,
+            "{s:?}"
+        );
+        assert_eq!(s.words[3].end_ms, 59_900);
+        assert_eq!(
+            s.words[..3],
+            segment(&[
+                ("the", 58_000, 58_300),
+                ("drip", 58_300, 58_700),
+                ("is", 58_700, 58_900)
+            ])
+            .words[..]
+        );
+        assert_eq!(s.start_ms, 58_000);
+    }
+
+    #[test]
+    fn a_segment_that_opens_in_a_pause_moves_with_its_first_word() {
+        // Whisper opens the second segment ("Now for…") 50 ms after "gone." ended, inside a
+        // pause that lasts until 35.2 s.
+        let mut segments = vec![
+            segment(&[
+                ("The", 30_000, 30_400),
+                ("drip", 30_400, 31_000),
+                ("is", 31_000, 31_500),
+                ("gone.", 31_500, 33_600),
+            ]),
+            segment(&[
+                ("Now", 33_650, 33_700),
+                ("for", 33_700, 34_600),
+                ("something", 34_600, 35_900),
+                ("else.", 35_900, 37_000),
+            ]),
+        ];
+        align(
+            &mut segments,
+            29_700..37_600,
+            &[30_000..33_700, 35_200..37_300],
+        );
+        assert_eq!(segments[1].start_ms, 35_200, "{segments:?}");
+        assert_eq!(segments[1].words[0].start_ms, 35_200);
+        assert_eq!(segments[0].end_ms, 33_600);
+        assert!(segments[1].words[3].end_ms <= 37_300);
+    }
+
+    #[test]
+    fn words_already_in_the_speech_are_left_alone() {
+        let words = [
+            ("One", 1_000, 1_400),
+            ("two.", 1_400, 1_900),
+            ("Three", 3_020, 3_400),
+            ("four.", 3_400, 3_900),
+        ];
+        let mut segments = vec![segment(&words)];
+        let before = segments.clone();
+        align(&mut segments, 700..4_200, &[950..1_950, 3_000..3_950]);
+        assert_eq!(segments, before);
+        // Without speech ranges (no VAD) nothing moves either.
+        align(&mut segments, 700..4_200, &[]);
+        assert_eq!(segments, before);
+    }
+
+    #[test]
+    fn the_first_words_move_past_the_padding_before_the_speech() {
+        // After 20 s of silence the stretch starts 300 ms before the speech; Whisper stamps the
+        // first word at the stretch's start.
+        let mut segments = vec![segment(&[
+            ("Hello", 19_700, 20_300),
+            ("there.", 20_300, 21_000),
+        ])];
+        align(&mut segments, 19_700..21_400, &[20_000..21_100]);
+        assert_eq!(segments[0].start_ms, 20_000);
+        assert_eq!(starts(&segments)[0], 20_000);
+    }
+
+    #[test]
+    fn a_segment_that_starts_in_the_silence_starts_with_its_first_word() {
+        // Whisper starts the segment at the stretch's start, its first word where it is heard.
+        let mut s = segment(&[("The", 19_980, 20_200), ("old", 20_200, 20_500)]);
+        s.start_ms = 19_730;
+        let mut segments = vec![s];
+        align(&mut segments, 19_730..21_000, &[20_000..20_700]);
+        assert_eq!(segments[0].start_ms, 19_980);
+        assert_eq!(starts(&segments), [19_980, 20_200]);
+    }
+
+    #[test]
+    fn without_a_sentence_or_clause_mark_nothing_moves() {
+        // "…we are done next we paint": which word opens the speech after the pause is a guess.
+        let mut segments = vec![segment(&[
+            ("we", 5_000, 5_200),
+            ("are", 5_200, 5_500),
+            ("done", 5_500, 6_000),
+            ("next", 6_010, 6_900),
+            ("we", 6_900, 7_300),
+            ("paint", 7_300, 7_900),
+        ])];
+        let before = segments.clone();
+        align(&mut segments, 4_700..8_300, &[4_900..5_990, 7_000..8_000]);
+        assert_eq!(segments, before);
+    }
+
+    #[test]
+    fn an_opening_word_stamped_before_the_vad_hears_the_speech_stop_still_moves() {
+        // Whisper's times run early here: "Now" starts 350 ms before the VAD's silence.
+        let mut segments = vec![segment(&[
+            ("gone.", 33_000, 33_600),
+            ("Now", 33_650, 33_900),
+            ("for", 33_910, 34_200),
+            ("something", 34_220, 35_100),
+            ("else.", 35_150, 36_000),
+        ])];
+        align(
+            &mut segments,
+            32_700..37_000,
+            &[32_900..34_000, 35_200..36_700],
+        );
+        assert_eq!(starts(&segments)[..2], [33_000, 35_200], "{segments:?}");
+    }
+
+    #[test]
+    fn an_opening_word_in_place_keeps_its_time_when_the_words_before_it_run_late() {
+        // The end of the sentence before the pause is stamped in the silence; "Ahora" is where
+        // the speech resumes.
+        let words = [
+            ("la", 32_700, 33_000),
+            ("cara", 33_050, 33_500),
+            ("a", 33_500, 33_600),
+            ("comida.", 33_600, 34_600),
+            ("Ahora", 34_650, 35_000),
+            ("vamos", 35_000, 35_400),
+        ];
+        let mut segments = vec![segment(&words)];
+        let before = segments.clone();
+        align(
+            &mut segments,
+            32_000..36_000,
+            &[32_200..33_000, 34_470..35_700],
+        );
+        assert_eq!(segments, before);
     }
 
     #[test]
