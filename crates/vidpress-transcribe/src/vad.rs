@@ -583,7 +583,8 @@ mod tests {
             ("Hello", 19_700, 20_300),
             ("there.", 20_300, 21_000),
         ])];
-        align(&mut segments, 19_700..21_400, &[20_000..21_100]);
+        let speech = 20_000..21_100;
+        align(&mut segments, 19_700..21_400, std::slice::from_ref(&speech));
         assert_eq!(segments[0].start_ms, 20_000);
         assert_eq!(starts(&segments)[0], 20_000);
     }
@@ -594,7 +595,8 @@ mod tests {
         let mut s = segment(&[("The", 19_980, 20_200), ("old", 20_200, 20_500)]);
         s.start_ms = 19_730;
         let mut segments = vec![s];
-        align(&mut segments, 19_730..21_000, &[20_000..20_700]);
+        let speech = 20_000..20_700;
+        align(&mut segments, 19_730..21_000, std::slice::from_ref(&speech));
         assert_eq!(segments[0].start_ms, 19_980);
         assert_eq!(starts(&segments), [19_980, 20_200]);
     }
