@@ -407,7 +407,6 @@ impl Pipeline {
             let (progress, reporter) = Progress::start(&ctx);
             let engine = self.engine().await?;
             let opts = self.config.transcribe.clone();
-            let whisper_progress = progress.clone();
             let model = engine
                 .path()
                 .file_name()
@@ -426,11 +425,12 @@ impl Pipeline {
             let runs_on = engine.runs_on().to_owned();
             let started = std::time::Instant::now();
             // The audio is decoded as Whisper goes, a window at a time (10 minutes by default),
-            // so memory stays flat whatever the length of the video.
+            // so memory stays flat whatever the length of the video. The progress sender goes
+            // with the work, so the reporter stops as soon as the work is done.
             let mut running = tokio::task::spawn_blocking(move || {
                 let report = move |p: u8| {
                     let pct = (u32::from(p) * 98 / 100) as u8;
-                    whisper_progress.report(pct, format!("transcribing {p}%"));
+                    progress.report(pct, format!("transcribing {p}%"));
                 };
                 crate::audio::transcribe_file(
                     &engine,
@@ -874,7 +874,6 @@ fn decode_error(e: AudioError) -> JobError {
     }
 }
 
-/// Turns a fetch failure into a job error with a message a person can act on.
 /// Runs one of the fetch step's downloads with its percentage on the job (`{what} N%`); the
 /// job's cancellation stops it.
 async fn download<T, F: Future<Output = T>>(
@@ -896,6 +895,7 @@ async fn download<T, F: Future<Output = T>>(
     Ok(result)
 }
 
+/// Turns a fetch failure into a job error with a message a person can act on.
 fn fetch_error(e: FetchError) -> JobError {
     let hint = match &e {
         FetchError::TooLong { .. } => " (setting `max_media_minutes`)",
