@@ -12,6 +12,7 @@
 #                      (speech-audio.m4a) and pictures (speech-video.mp4) are separate streams
 #   late-speech.wav    20 s of silence, then one sentence
 #   music-speech.wav   15 s of tone, a sentence, 20 s of tone, a sentence (at 15 s and 40 s)
+#   pause-speech.wav   a sentence, 1.2 s of silence, a sentence Whisper stamps inside the pause
 #   silence.wav        30 s of digital silence
 #   tone.wav           30 s of a music-like tone (a chord progression with vibrato and tremolo)
 #   speech-10min.wav   the script read repeatedly, 10 minutes (benchmarks)
@@ -71,6 +72,8 @@ produce speech.mpd bash -c 'cat >"$tmp_file" <<EOF
 EOF' "$dur"
 # One sentence after 20 s of digital silence (timestamps after a silent opening).
 produce late-speech.wav bash -c 'espeak-ng -v en-us -s 165 -w "$tmp_file.speech.wav" "The old baker opens his shop before the sun comes up." && ffmpeg -nostdin -hide_banner -loglevel error -y -i "$tmp_file.speech.wav" -af "aresample=16000,adelay=20000,apad=pad_dur=2" -ac 1 -f wav "$tmp_file"; rc=$?; rm -f "$tmp_file.speech.wav"; exit $rc'
+# Two sentences 1.2 s apart: Whisper base starts the second one 1.2 s early, in the pause.
+produce pause-speech.wav bash -c 'espeak-ng -v en-us -s 165 -w "$tmp_file.a.wav" "Work a few drops of oil into the hinge and swing the door back and forth. The squeak disappears and the door closes softly again." && espeak-ng -v en-us -s 165 -w "$tmp_file.b.wav" "Finally, painting a wall. Good painting is mostly preparation." && ffmpeg -nostdin -hide_banner -loglevel error -y -i "$tmp_file.a.wav" -i "$tmp_file.b.wav" -filter_complex "[0]aresample=16000,apad=pad_dur=1.2[a];[1]aresample=16000[b];[a][b]concat=n=2:v=0:a=1" -ac 1 -ar 16000 -f wav "$tmp_file"; rc=$?; rm -f "$tmp_file.a.wav" "$tmp_file.b.wav"; exit $rc'
 produce silence.wav bash -c 'ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i "anullsrc=r=16000:cl=mono" -t 30 -f wav "$tmp_file"'
 # Chords (A minor, F, C, G) of three sine voices with vibrato and a 4 Hz tremolo, 7.5 s each.
 produce tone.wav bash -c 'ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i "aevalsrc=exprs='"'"'0.2*(1+0.5*sin(2*PI*4*t))*(sin(2*PI*st(1,if(lt(mod(t,30),7.5),220,if(lt(mod(t,30),15),174.6,if(lt(mod(t,30),22.5),261.6,196))))*t+3*sin(2*PI*5*t))+0.6*sin(2*PI*ld(1)*1.26*t)+0.5*sin(2*PI*ld(1)*1.5*t))'"'"':s=16000:d=30" -f wav "$tmp_file"'

@@ -148,6 +148,56 @@ fn find(t: &vidpress_core::Transcript, word: &str) -> (u64, u64) {
 }
 
 #[test]
+fn a_sentence_after_a_pause_starts_where_it_is_spoken() {
+    let samples = support::decode(&support::media("pause-speech.wav"));
+    // Where the second sentence is heard: the first sound after the 1.2 s of digital silence.
+    let rate = vidpress_transcribe::SAMPLE_RATE as usize;
+    let quiet = |x: &f32| x.abs() < 1e-3;
+    let mut run = 0;
+    let mut spoken = None;
+    for (i, x) in samples.iter().enumerate() {
+        if quiet(x) {
+            run += 1;
+        } else {
+            if run >= rate {
+                spoken = Some((i * 1000 / rate) as u64);
+            }
+            run = 0;
+        }
+    }
+    let spoken = spoken.expect("a second of silence between the sentences");
+    let engine = engine();
+    let opts = TranscribeOptions {
+        vad_model: Some(support::vad_model()),
+        ..TranscribeOptions::default()
+    };
+    let t = engine.transcribe(&samples, &opts, |_| {}).unwrap();
+    let second = t
+        .segments()
+        .iter()
+        .find(|s| s.text.trim_start().starts_with("Finally"))
+        .unwrap_or_else(|| panic!("no segment opens with `Finally`: {:?}", t.segments()));
+    // Whisper alone stamps it 1.2 s early, at the start of the pause.
+    for (what, at) in [
+        ("the segment", second.start_ms),
+        ("its first word", second.words[0].start_ms),
+    ] {
+        assert!(
+            at.abs_diff(spoken) <= 300,
+            "{what} is stamped at {at} ms, spoken at {spoken} ms: {second:?}"
+        );
+    }
+    // The words before the pause keep their times, in order.
+    let starts: Vec<u64> = t
+        .segments()
+        .iter()
+        .flat_map(|s| s.words.iter().map(|w| w.start_ms))
+        .collect();
+    assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{starts:?}");
+    assert!(starts[0] < 500, "{starts:?}");
+}
+
+#[test]
 fn times_hold_after_long_silence_and_music_with_voice_activity_detection() {
     let engine = engine();
     let opts = TranscribeOptions {
