@@ -177,7 +177,7 @@ pub fn align_to_pauses(
         for s in segments.iter_mut() {
             if (silent_from..resumes).contains(&s.start_ms) {
                 let first = s.words.first().map_or(resumes, |w| w.start_ms.min(resumes));
-                s.start_ms = first.clamp(s.start_ms, s.end_ms);
+                s.start_ms = first.max(s.start_ms).min(s.end_ms.max(s.start_ms));
             }
         }
         // (start, opens a sentence, opens a clause) of each word near the silence
