@@ -273,14 +273,15 @@ pub(crate) fn timestamp(ms: u64) -> String {
     }
 }
 
-/// Escapes text so Markdown shows it literally: no emphasis, links, HTML, code, headings or lists.
+/// Escapes text so Markdown shows it literally: no emphasis, links, images, HTML, code, headings
+/// or lists. A `!` stays as it is: with every `[` escaped it cannot open an image.
 pub(crate) fn escape_markdown(text: &str) -> String {
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         if matches!(
             c,
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '#' | '|' | '~' | '!'
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '#' | '|' | '~'
         ) {
             out.push('\\');
         }
@@ -487,6 +488,13 @@ mod tests {
         assert_eq!(
             render_html(&escape_markdown("- item")).trim(),
             "<p>- item</p>"
+        );
+        // Exclamation marks read as written, and still open no image.
+        let md = escape_markdown("Hello and welcome! ![x](https://evil/x.png)");
+        assert!(md.starts_with("Hello and welcome! !"), "{md}");
+        assert_eq!(
+            render_html(&md).trim(),
+            "<p>Hello and welcome! ![x](https://evil/x.png)</p>"
         );
     }
 
