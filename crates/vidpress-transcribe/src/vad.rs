@@ -180,28 +180,29 @@ pub fn align_to_pauses(
                 s.start_ms = first.max(s.start_ms).min(s.end_ms.max(s.start_ms));
             }
         }
-        // (start, opens a sentence, opens a clause) of each word near the silence
-        let near: Vec<(u64, bool, bool)> = words_in_order(segments)
+        let near: Vec<Opening> = words_in_order(segments)
             .filter(|(_, w)| {
                 w.start_ms + OPENING_BEFORE_SILENCE_MS >= silent_from
                     && w.start_ms <= resumes + OPENING_AFTER_RESUME_MS
             })
             .map(|(previous, w)| {
                 let prev = previous.map(|p| p.text.trim_end());
-                let sentence = prev.is_none_or(|p| p.ends_with(['.', '?', '!', '…']));
-                let clause = prev.is_some_and(|p| p.ends_with([',', ';', ':']));
-                (w.start_ms, sentence, clause)
+                Opening {
+                    start_ms: w.start_ms,
+                    sentence: prev.is_none_or(|p| p.ends_with(['.', '?', '!', '…'])),
+                    clause: prev.is_some_and(|p| p.ends_with([',', ';', ':'])),
+                }
             })
             .collect();
         let distance =
             |start: u64| silent_from.saturating_sub(start) + start.saturating_sub(resumes);
-        let nearest = |opens: fn(&(u64, bool, bool)) -> bool| {
+        let nearest = |opens: fn(&Opening) -> bool| {
             near.iter()
-                .filter(|c| opens(c))
-                .min_by_key(|c| distance(c.0))
-                .map(|c| c.0)
+                .filter(|o| opens(o))
+                .map(|o| o.start_ms)
+                .min_by_key(|&start| distance(start))
         };
-        let Some(from) = nearest(|c| c.1).or_else(|| nearest(|c| c.2)) else {
+        let Some(from) = nearest(|o| o.sentence).or_else(|| nearest(|o| o.clause)) else {
             continue;
         };
         if from + IN_PLACE_MS >= resumes || speech_to <= resumes {
@@ -238,6 +239,13 @@ pub fn align_to_pauses(
         s.end_ms = s.end_ms.max(s.start_ms);
         previous_start = s.start_ms;
     }
+}
+
+/// A word near a silence, and whether it opens a sentence or a clause.
+struct Opening {
+    start_ms: u64,
+    sentence: bool,
+    clause: bool,
 }
 
 /// Every word of `segments` in order, with the word before it.
