@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds `vidpress` with Whisper's CUDA backend (cargo feature `cuda`), on a machine with or
+# Builds `vidpress` with Whisper's and candle's CUDA backends (cargo feature `cuda`: transcription
+# and header pictures on the GPU), on a machine with or
 # without a GPU. It installs the CUDA 13 toolkit from its Python wheels into a folder of its own,
 # fills in what the wheels lack, and builds into a target directory of its own so the CPU build
 # stays untouched. Every step is skipped when already done; a second run only rebuilds what
@@ -13,11 +14,13 @@
 #   --profile NAME   cargo profile (default release, the one to ship).
 #   --toolkit-only   install and prepare the toolkit, then print the environment and stop.
 #   --tests-target   build in the test suite's own target and profile, with its features
-#                    (`cargo test --workspace --no-run --features vidpress-cli/cuda`): only
-#                    whisper.cpp and the crates above it compile again, not every dependency in
-#                    release. CI's check that the CUDA build compiles, links and falls back; the
-#                    binary is target/debug/vidpress (a CPU test build afterwards rebuilds those
-#                    crates without CUDA). Not for shipping: use the default release build.
+#                    (`cargo test --workspace --no-run --features vidpress-cli/cuda --test
+#                    device`: the binary and one small test, with the features the whole suite
+#                    unifies): only whisper.cpp, candle and the crates above them compile again,
+#                    not every dependency in release. CI's check that the CUDA build compiles,
+#                    links and falls back; the binary is target/debug/vidpress (a CPU test build
+#                    afterwards links the CPU one again). Not for shipping: use the default
+#                    release build.
 #
 # Environment: VIDPRESS_CUDA_TOOLKIT_DIR (default target/cuda-toolkit),
 # VIDPRESS_CUDA_TARGET_DIR (default target/cuda). The binary lands in
@@ -27,7 +30,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$repo_root"
 
 # The versions PyTorch's CUDA 13.0 builds use, so a GPU machine with PyTorch has the same runtime.
-CUDA_WHEELS=("cuda-toolkit[nvcc,cudart,cublas,cccl,crt,nvvm]==13.0.2" "nvidia-cuda-culibos==13.0.85")
+# curand: candle opens it with the GPU (at run time only; nothing links against it).
+CUDA_WHEELS=("cuda-toolkit[nvcc,cudart,cublas,curand,cccl,crt,nvvm]==13.0.2" "nvidia-cuda-culibos==13.0.85")
 
 arch="${CMAKE_CUDA_ARCHITECTURES:-90}"
 profile=release
@@ -114,6 +118,12 @@ export GGML_CUDA_NO_VMM=ON
 # Vidpress does not turn on whisper.cpp's flash attention, so its many CUDA kernel variants are
 # left out: a much shorter build. GGML_CUDA_FA=ON builds them.
 export GGML_CUDA_FA="${GGML_CUDA_FA:-OFF}"
+# candle's kernels (candle-kernels' build script) are compiled for one compute capability, as
+# there is no GPU to ask: the lowest one asked for, whose PTX the driver also runs on newer cards.
+export CUDA_COMPUTE_CAP="$(tr ';' '\n' <<<"$arch" | sed 's/[^0-9].*//' | sort -n | head -n1)"
+# candle-kernels links libcudart without saying where it is; the C compiler that links passes
+# LIBRARY_PATH on (RUSTFLAGS would change every crate's fingerprint).
+export LIBRARY_PATH="$cuda/lib${LIBRARY_PATH:+:$LIBRARY_PATH}"
 # The linker finds the CUDA libraries and the libcuda stub through CUDA_PATH (whisper-rs-sys's
 # build script). The shipped binary also looks for them in lib/ beside itself at run time.
 if ((tests_target)); then
@@ -128,8 +138,8 @@ fi
 
 if ((toolkit_only)); then
   for var in PATH CUDAToolkit_ROOT CUDA_HOME CUDA_PATH CMAKE_CUDA_COMPILER CMAKE_CUDA_ARCHITECTURES \
-    GGML_NATIVE GGML_AVX GGML_AVX2 GGML_FMA GGML_F16C GGML_BMI2 GGML_SSE42 GGML_CUDA_NO_VMM GGML_CUDA_FA RUSTFLAGS \
-    CARGO_TARGET_DIR; do
+    GGML_NATIVE GGML_AVX GGML_AVX2 GGML_FMA GGML_F16C GGML_BMI2 GGML_SSE42 GGML_CUDA_NO_VMM GGML_CUDA_FA \
+    CUDA_COMPUTE_CAP LIBRARY_PATH RUSTFLAGS CARGO_TARGET_DIR; do
     [[ -v $var ]] && printf 'export %s=%q\n' "$var" "${!var}"
   done
   exit 0
@@ -138,7 +148,7 @@ fi
 # 4. The binary.
 log "building vidpress with CUDA (compute capability $arch, profile $profile) into $target_dir"
 if ((tests_target)); then
-  cargo test --workspace --locked --no-run --features vidpress-cli/cuda
+  cargo test --workspace --locked --no-run --features vidpress-cli/cuda --test device
 else
   cargo build --locked -p vidpress-cli --features cuda --profile "$profile"
 fi

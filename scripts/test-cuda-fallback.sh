@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Checks a CUDA build of vidpress on a machine without a GPU (CI): it must start without the
-# driver's libcuda.so.1, say once that it runs on the CPU, and transcribe a short clip there;
+# driver's libcuda.so.1, say once that it runs on the CPU, and transcribe a short clip there; it
+# must also load a diffusion model (small random weights) and draw a picture on the CPU;
 # `--device cuda` must fail with a clear message instead. On a machine with a GPU it checks that
-# the GPU is used instead.
+# the GPU is used instead, by both.
 #
 #   bash scripts/test-cuda-fallback.sh [BINARY]   (default target/cuda/release/vidpress)
 #
@@ -73,5 +74,26 @@ if ((!gpu)); then
     fail "--device cuda succeeded on a machine without a GPU"
   fi
   grep -q 'no usable CUDA GPU' "$out/stderr-cuda" || fail "unclear error: $(cat "$out/stderr-cuda")"
+fi
+# Header pictures: candle's CUDA backend, loaded when the model is.
+log "vidpress bench diffusion --shapes tiny --device auto (GPU on this machine: $gpu)"
+"$bin" bench diffusion --shapes tiny --device auto --pictures 1 --out "$out/picture.png" \
+  >"$out/diffusion-stdout" 2>"$out/diffusion-stderr" ||
+  fail "bench diffusion --device auto exited with $?:"$'\n'"$(cat "$out/diffusion-stderr")"
+cat "$out/diffusion-stdout" "$out/diffusion-stderr" >&2
+[[ -s "$out/picture.png" ]] || fail "no picture written"
+if ((gpu)); then
+  grep -q 'diffusion runs on the GPU' "$out/diffusion-stderr" || fail "diffusion did not use the GPU"
+  grep -q ' on CUDA0, ' "$out/diffusion-stdout" || fail "the benchmark does not name the GPU"
+else
+  n=$(grep -c 'no usable CUDA GPU' "$out/diffusion-stderr" || true)
+  [[ "$n" == 1 ]] || fail "expected one line saying there is no usable CUDA GPU, got $n"
+  grep -q 'diffusion runs on the CPU' "$out/diffusion-stderr" || fail "the fallback line does not say diffusion runs on the CPU"
+  grep -q ' on CPU, loaded in ' "$out/diffusion-stdout" || fail "the model was not loaded on the CPU"
+  log "vidpress bench diffusion --device cuda must fail without a GPU"
+  if "$bin" bench diffusion --shapes tiny --device cuda --pictures 1 >/dev/null 2>"$out/diffusion-cuda"; then
+    fail "bench diffusion --device cuda succeeded on a machine without a GPU"
+  fi
+  grep -q 'no usable CUDA GPU' "$out/diffusion-cuda" || fail "unclear error: $(cat "$out/diffusion-cuda")"
 fi
 log "test-cuda-fallback: passed"

@@ -42,6 +42,45 @@ fn an_unknown_device_is_refused_with_the_choices() {
     );
 }
 
+#[test]
+fn the_diffusion_benchmark_draws_on_the_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let picture = dir.path().join("picture.png");
+    let out = vidpress(
+        &[
+            "bench",
+            "diffusion",
+            "--shapes",
+            "tiny",
+            "--device",
+            "cpu",
+            "--pictures",
+            "2",
+            "--out",
+            picture.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}{}", stderr(&out));
+    assert!(
+        said.contains("device cpu: sd-turbo-tiny on CPU, loaded in"),
+        "{said}"
+    );
+    for n in 1..=2 {
+        assert!(
+            said.contains(&format!(
+                "picture {n}: 64×64, 1 step, TAESD decoder, f32: text "
+            )),
+            "{said}"
+        );
+    }
+    assert!(said.contains("peak memory of this process: "), "{said}");
+    let image = image::open(&picture).unwrap().to_rgb8();
+    assert_eq!(image.dimensions(), (64, 64));
+    assert!(!vidpress_imagegen::diffusion::is_flat(&image));
+}
+
 #[cfg(not(feature = "cuda"))]
 mod cpu_build {
     use super::*;
@@ -49,11 +88,12 @@ mod cpu_build {
     const NO_CUDA: &str = "this build has no CUDA support; build with deploy/build-cuda.sh";
 
     #[test]
-    fn cuda_is_refused_by_every_command_that_transcribes() {
+    fn cuda_is_refused_by_every_command_that_transcribes_or_draws() {
         for args in [
             &["transcribe", "clip.wav", "--device", "cuda"][..],
             &["convert", "clip.wav", "--device", "cuda"],
             &["bench", "pipeline", "clip.wav", "--device", "cuda"],
+            &["bench", "diffusion", "--shapes", "tiny", "--device", "cuda"],
             &[
                 "bench",
                 "transcribe",

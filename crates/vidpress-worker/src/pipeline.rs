@@ -16,6 +16,7 @@ use tracing::{info, warn};
 use vidpress_core::{JobKind, MediaUrl, Transcript, VideoId, VideoMeta, VideoSource};
 use vidpress_draft::{Aids, DraftOptions, Embedder};
 use vidpress_embed::MiniLm;
+use vidpress_imagegen::diffusion::DeviceChoice;
 use vidpress_media::{AudioError, DecodeOptions, FetchError, FetchOptions};
 use vidpress_store::videos::{self, NewDraft, StoredTranscript};
 use vidpress_store::{Video, VideoKey, VideoState, now_ms};
@@ -44,7 +45,7 @@ pub struct PipelineConfig {
     /// job at once, whether the file says so or decoding finds out.
     pub max_media: Option<Duration>,
     pub transcribe: TranscribeOptions,
-    /// Where Whisper runs.
+    /// Where Whisper runs, and where diffusion draws (overriding `diffusion.device`).
     pub device: Device,
     pub draft: DraftOptions,
     /// The sentence-embedding model's folder (`vidpress models install minilm`), loaded on the
@@ -83,9 +84,16 @@ impl Pipeline {
     /// A pipeline; the models are loaded on first use.
     pub fn new(config: PipelineConfig) -> Arc<Pipeline> {
         let dictionaries = Dictionaries::new(config.dictionaries_dir.clone());
+        // Pictures are drawn where Whisper runs: one `device` setting for the worker.
+        let mut options = config.diffusion.clone();
+        options.device = match config.device {
+            Device::Auto => DeviceChoice::Auto,
+            Device::Cpu => DeviceChoice::Cpu,
+            Device::Cuda => DeviceChoice::Cuda,
+        };
         let diffusion = Arc::new(vidpress_imagegen::diffusion::DiffusionCache::new(
             config.diffusion_model.clone(),
-            config.diffusion.clone(),
+            options,
             config.diffusion_idle,
         ));
         Arc::new(Pipeline {

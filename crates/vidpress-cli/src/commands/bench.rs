@@ -53,6 +53,9 @@ enum BenchTarget {
         #[arg(long, default_value_t = 1)]
         reps: usize,
     },
+    /// One header picture drawn by a diffusion model (random weights in SD-Turbo's shapes
+    /// unless `--model`): text encoder, UNet and decoder times on each device, and peak memory.
+    Diffusion(super::bench_diffusion::DiffusionBenchArgs),
     /// Signed WebSub notifications verified, parsed and stored per second, and their latency,
     /// on SQLite, against the real server in its own process.
     Websub(super::bench_websub::WebsubBenchArgs),
@@ -90,6 +93,7 @@ pub async fn run(config: &crate::config::Config, args: &BenchArgs) -> anyhow::Re
             let threads = threads.or(config.transcribe_threads);
             transcribe_bench(config, input, &devices, model, threads, *reps).await
         }
+        BenchTarget::Diffusion(args) => super::bench_diffusion::run(config, args).await,
         BenchTarget::Websub(args) => super::bench_websub::run(args).await,
         BenchTarget::Dashboard(args) => super::bench_dashboard::run(args).await,
         BenchTarget::HttpLoad(args) => super::bench_dashboard::http_load(args).await,

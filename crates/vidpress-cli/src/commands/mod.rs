@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_dashboard;
+pub mod bench_diffusion;
 pub mod bench_websub;
 pub mod bench_workers;
 pub mod channels;

@@ -21,6 +21,7 @@
 
 pub mod clip;
 pub mod config;
+pub mod device;
 pub mod random;
 pub mod scheduler;
 pub mod taesd;
@@ -36,6 +37,7 @@ use candle_transformers::models::stable_diffusion::{unet_2d, vae};
 use image::RgbImage;
 
 use self::config::{SchedulerFile, TextFile, TinyVaeFile, UnetFile, VaeFile};
+pub use self::device::DeviceChoice;
 use crate::Style;
 
 /// The model folder's name under the models directory, and what `vidpress models install`
@@ -62,6 +64,8 @@ pub enum DiffusionError {
     Mismatch(String),
     #[error("drawing the picture failed: {0}")]
     Run(String),
+    #[error("{0}")]
+    Device(String),
 }
 
 impl DiffusionError {
@@ -109,6 +113,8 @@ pub struct DiffusionOptions {
     pub width: Option<usize>,
     pub height: Option<usize>,
     pub decoder: DecoderChoice,
+    /// The CPU, or the GPU in a `cuda` build (`auto`: the GPU when there is a usable one).
+    pub device: DeviceChoice,
 }
 
 /// The files of one text encoder and its tokenizer.
@@ -208,6 +214,8 @@ enum Decoder {
 #[derive(Debug)]
 pub struct DiffusionModel {
     name: String,
+    device: Device,
+    runs_on: String,
     tokenizers: Vec<tokenizer::ClipTokenizer>,
     encoders: Vec<clip::TextEncoder>,
     unet: unet_2d::UNet2DConditionModel,
@@ -244,13 +252,14 @@ pub struct Drawn {
 }
 
 impl DiffusionModel {
-    /// Loads the model in `dir` on the CPU, checking every file on the way: a missing part, a
-    /// truncated or damaged file, or tensors that do not match the configuration each give a
-    /// message naming the file.
+    /// Loads the model in `dir` on the device `options` ask for, checking every file on the
+    /// way: a missing part, a truncated or damaged file, or tensors that do not match the
+    /// configuration each give a message naming the file. It runs in f32 on either device.
     #[tracing::instrument(skip_all, fields(dir = %dir.display()))]
     pub fn load(dir: &Path, options: &DiffusionOptions) -> Result<Self, DiffusionError> {
         let layout = Layout::find(dir)?;
-        let device = Device::Cpu;
+        let placed = device::place(options.device).map_err(DiffusionError::Device)?;
+        let device = placed.device;
         let dtype = DType::F32;
         let sdxl = layout.text.len() > 1;
         let mut tokenizers = Vec::new();
@@ -340,6 +349,8 @@ impl DiffusionModel {
         }
         Ok(Self {
             name,
+            device,
+            runs_on: placed.name,
             tokenizers,
             encoders,
             unet,
@@ -358,6 +369,11 @@ impl DiffusionModel {
     /// The model folder's name (`sd-turbo`).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Where it draws: `CPU`, or `CUDA0, <card's name>`.
+    pub fn runs_on(&self) -> &str {
+        &self.runs_on
     }
 
     /// Whether pixels come from the small decoder.
@@ -407,7 +423,7 @@ impl DiffusionModel {
         let (lh, lw) = (height / self.downscale, width / self.downscale);
         let shape = (1, self.latent_channels, lh, lw);
         let noise = gaussian(seed, self.latent_channels * lh * lw);
-        let mut latents = (Tensor::from_vec(noise, shape, &Device::Cpu).map_err(run_err)?
+        let mut latents = (Tensor::from_vec(noise, shape, &self.device).map_err(run_err)?
             * euler.init_noise_sigma)
             .map_err(run_err)?;
         if self.unet_in_channels != self.latent_channels {
@@ -454,7 +470,7 @@ impl DiffusionModel {
         let mut parts = Vec::new();
         for (tok, enc) in self.tokenizers.iter().zip(&self.encoders) {
             let ids = tok.encode(prompt, enc.max_len)?;
-            let ids = Tensor::new(ids.as_slice(), &Device::Cpu)
+            let ids = Tensor::new(ids.as_slice(), &self.device)
                 .and_then(|t| t.unsqueeze(0))
                 .map_err(run_err)?;
             parts.push(enc.forward(&ids, sdxl).map_err(run_err)?);
@@ -610,8 +626,9 @@ impl DiffusionCache {
                     .map(Arc::new)
                     .map_err(|e| e.to_string());
                 match &loaded {
-                    Ok(_) => tracing::info!(
+                    Ok(model) => tracing::info!(
                         model = %dir.display(),
+                        on = model.runs_on(),
                         seconds = started.elapsed().as_secs_f64(),
                         "diffusion model loaded"
                     ),
