@@ -67,6 +67,15 @@ pub struct PipelineConfig {
     pub diffusion_idle: Duration,
 }
 
+/// Where the diffusion model draws for a `device` setting (the same choices as Whisper's).
+pub fn diffusion_device(device: Device) -> DeviceChoice {
+    match device {
+        Device::Auto => DeviceChoice::Auto,
+        Device::Cpu => DeviceChoice::Cpu,
+        Device::Cuda => DeviceChoice::Cuda,
+    }
+}
+
 /// The pipeline's handlers and the state they share (the loaded Whisper model, the
 /// sentence-embedding model, the spelling dictionaries and the diffusion model), each loaded
 /// once per process.
@@ -86,11 +95,7 @@ impl Pipeline {
         let dictionaries = Dictionaries::new(config.dictionaries_dir.clone());
         // Pictures are drawn where Whisper runs: one `device` setting for the worker.
         let mut options = config.diffusion.clone();
-        options.device = match config.device {
-            Device::Auto => DeviceChoice::Auto,
-            Device::Cpu => DeviceChoice::Cpu,
-            Device::Cuda => DeviceChoice::Cuda,
-        };
+        options.device = diffusion_device(config.device);
         let diffusion = Arc::new(vidpress_imagegen::diffusion::DiffusionCache::new(
             config.diffusion_model.clone(),
             options,

@@ -11,9 +11,7 @@ use std::time::Instant;
 use anyhow::Context;
 use vidpress_imagegen::Style;
 use vidpress_imagegen::diffusion::random::{Shapes, write_model};
-use vidpress_imagegen::diffusion::{
-    self, DecoderChoice, DeviceChoice, DiffusionModel, DiffusionOptions,
-};
+use vidpress_imagegen::diffusion::{self, DecoderChoice, DiffusionModel, DiffusionOptions};
 use vidpress_transcribe::Device;
 
 #[derive(Debug, clap::Args)]
@@ -78,11 +76,7 @@ pub async fn run(config: &crate::config::Config, args: &DiffusionBenchArgs) -> a
             width: Some(side),
             height: Some(side),
             decoder: args.decoder,
-            device: match device {
-                Device::Auto => DeviceChoice::Auto,
-                Device::Cpu => DeviceChoice::Cpu,
-                Device::Cuda => DeviceChoice::Cuda,
-            },
+            device: vidpress_worker::pipeline::diffusion_device(device),
             ..DiffusionOptions::default()
         };
         let (dir, prompt, pictures, out) = (
