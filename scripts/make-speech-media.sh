@@ -8,6 +8,7 @@
 #   speech.mkv         H.264 video + FLAC audio
 #   speech.webm        VP9 video + Opus audio
 #   speech-titled.mkv  speech.mkv with a container title tag
+#   speech-chapters.mkv speech.mkv with three chapters (0 s, 27 s, 54.5 s) in the container
 #   speech.mpd         speech.mp4 as YouTube serves a video: a DASH manifest whose sound
 #                      (speech-audio.m4a) and pictures (speech-video.mp4) are separate streams
 #   late-speech.wav    20 s of silence, then one sentence
@@ -50,6 +51,8 @@ produce speech.mkv bash -c 'ff() { ffmpeg -nostdin -hide_banner -loglevel error 
 produce speech.webm bash -c 'ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }; ff '"${video[*]@Q}"' -i "$0" -map 0:v -map 1:a -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 200k -c:a libopus -b:a 64k -f webm "$tmp_file"' "$out/speech.wav"
 # The same video with its own title in the container (Matroska's TITLE tag).
 produce speech-titled.mkv bash -c 'ffmpeg -nostdin -hide_banner -loglevel error -y -i "$0" -map 0 -c copy -metadata "title=The Baker'"'"'s Day: Bread, Ovens and Patience" -f matroska "$tmp_file"' "$out/speech.mkv"
+# The same video divided into chapters, as an editor exports it (Matroska chapters).
+produce speech-chapters.mkv bash -c 'printf "%s\n" ";FFMETADATA1" "[CHAPTER]" "TIMEBASE=1/1000" "START=0" "END=27000" "title=Before sunrise" "[CHAPTER]" "TIMEBASE=1/1000" "START=27000" "END=54500" "title=2. An afternoon of orders" "[CHAPTER]" "TIMEBASE=1/1000" "START=54500" "END=78000" "title=Sundays by the river" >"$tmp_file.txt" && ffmpeg -nostdin -hide_banner -loglevel error -y -i "$0" -i "$tmp_file.txt" -map 0 -map_chapters 1 -c copy -f matroska "$tmp_file"; rc=$?; rm -f "$tmp_file.txt"; exit $rc' "$out/speech.mkv"
 # The sound and the pictures as separate streams, listed in a DASH manifest (no thumbnail).
 produce speech-audio.m4a bash -c 'ffmpeg -nostdin -hide_banner -loglevel error -y -i "$0" -map 0:a -c copy -f mp4 "$tmp_file"' "$out/speech.mp4"
 produce speech-video.mp4 bash -c 'ffmpeg -nostdin -hide_banner -loglevel error -y -i "$0" -map 0:v -c copy -f mp4 "$tmp_file"' "$out/speech.mp4"

@@ -41,6 +41,12 @@ async fn a_video_url_becomes_a_ready_draft() {
         assert_eq!(jobs[0]["state"], "succeeded");
         assert_eq!(jobs[0]["progress"], 100);
     }
+    // A finished download says so, rather than keeping its last progress line.
+    assert_eq!(
+        job(&status, "fetch")[0]["message"],
+        "downloaded",
+        "{status:#}"
+    );
     assert_matches_script(&status);
     let html = status["draft"]["html"].as_str().unwrap();
     assert!(html.contains("<h2"), "sections with headings: {html}");
@@ -90,6 +96,91 @@ async fn a_video_without_a_thumbnail_is_headed_by_its_own_frame() {
     assert_eq!((header.width(), header.height()), (1200, 630));
     let fetch = job(&status, "fetch");
     assert_eq!(fetch[0]["state"], "succeeded", "{status:#}");
+    assert_eq!(
+        fetch[0]["message"], "downloaded, with pictures for the header",
+        "{status:#}"
+    );
+    assert!(
+        vp.scratch_entries().is_empty(),
+        "scratch left behind: {:?}",
+        vp.scratch_entries()
+    );
+    signal(&server, "-TERM");
+}
+
+/// The post's section headings, in order, from its Markdown (the chapter list apart).
+fn headings(status: &serde_json::Value) -> Vec<String> {
+    let markdown = status["draft"]["markdown"].as_str().expect("a draft");
+    markdown
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .filter(|h| *h != "Chapters")
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn chapters_the_video_declares_become_the_drafts_sections() {
+    // A page that describes its video with schema.org markup, as video sites do for search
+    // engines: yt-dlp reads the video's title and chapters (`Clip`s) from it.
+    let site = tempfile::tempdir().unwrap();
+    std::fs::copy(support::media("speech.mp4"), site.path().join("bakery.mp4")).unwrap();
+    let host = FileServer::start(site.path()).await;
+    let page = format!(
+        r#"<!doctype html><html><head><title>The baker's day</title>
+<script type="application/ld+json">
+{{"@context": "https://schema.org", "@type": "VideoObject", "name": "The Baker's Day",
+  "contentUrl": "{video}", "encodingFormat": "video/mp4", "duration": "PT1M18S",
+  "uploadDate": "2026-11-01", "thumbnailUrl": "{video}.jpg",
+  "hasPart": [
+    {{"@type": "Clip", "name": "Early in the morning", "startOffset": 0, "endOffset": 27}},
+    {{"@type": "Clip", "name": "Afternoon", "startOffset": 27, "endOffset": 54}},
+    {{"@type": "Clip", "name": "A Sunday walk", "startOffset": 54, "endOffset": 78}}]}}
+</script></head><body></body></html>"#,
+        video = host.url("bakery.mp4")
+    );
+    std::fs::write(site.path().join("bakery.html"), page).unwrap();
+    let vp = Instance::new();
+    let server = vp.start(&["serve"], &[]).await;
+    let api = Api::new(&vp.base());
+
+    let linked = api.submit_untitled_url(&host.url("bakery.html")).await;
+    // A file divided into chapters in the container, as an editor exports it.
+    let uploaded = api.upload(&support::media("speech-chapters.mkv")).await;
+    let status = api.wait_until_finished(linked).await;
+    assert_eq!(status["state"], "ready", "{status:#}");
+    assert_eq!(status["title"], "The Baker's Day", "{status:#}");
+    assert_eq!(
+        headings(&status),
+        ["Early in the morning", "Afternoon", "A Sunday walk"],
+        "{status:#}"
+    );
+    assert_matches_script(&status);
+    let status = api.wait_until_finished(uploaded).await;
+    assert_eq!(status["state"], "ready", "{status:#}");
+    assert_eq!(
+        headings(&status),
+        [
+            "Before sunrise",
+            "An afternoon of orders",
+            "Sundays by the river"
+        ],
+        "{status:#}"
+    );
+    // Each chapter opens at the sentence spoken where it starts: "In the afternoon the shop
+    // becomes calm again." at about 27 s, "On Sundays the shop is closed." at about 54 s.
+    let markdown = status["draft"]["markdown"].as_str().unwrap();
+    for (heading, sentence) in [
+        ("An afternoon of orders", "In the afternoon"),
+        ("Sundays by the river", "On Sunday"),
+    ] {
+        let at = markdown.find(&format!("## {heading}")).unwrap();
+        let next = markdown[at..].lines().nth(2).unwrap_or_default();
+        assert!(
+            next.starts_with(sentence),
+            "the section `{heading}` opens with: {next}"
+        );
+    }
     assert!(
         vp.scratch_entries().is_empty(),
         "scratch left behind: {:?}",

@@ -166,6 +166,17 @@ pub struct VideoMeta {
     pub title: String,
     /// Where the video can be watched.
     pub source: VideoSource,
+    /// The chapters the video declares itself (YouTube's chapter list, the media file's own
+    /// chapters), in time order; empty when it declares none.
+    #[serde(default)]
+    pub chapters: Vec<VideoChapter>,
+}
+
+/// A chapter as the video declares it: where it starts and the title its creator gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VideoChapter {
+    pub start_ms: u64,
+    pub title: String,
 }
 
 /// A paragraph of cleaned transcript text and the stretch of video it covers.

@@ -10,7 +10,7 @@ mod transcript;
 
 pub use draft::{
     Chapter, Draft, DraftError, MediaUrl, Paragraph, PullQuote, ReviewMark, SLUG_MAX_LEN, Section,
-    Slug, VideoMeta, VideoSource,
+    Slug, VideoChapter, VideoMeta, VideoSource,
 };
 pub use header_style::HeaderStyle;
 pub use ids::{ChannelId, IdError, VideoId};

@@ -59,6 +59,7 @@ fn main() {
     let meta = VideoMeta {
         title: "Two hours of bread, bikes, stars and coffee".into(),
         source: VideoSource::Youtube(VideoId::parse("dQw4w9WgXcQ").expect("valid id")),
+        chapters: Vec::new(),
     };
     let options = DraftOptions::default();
     // One run to warm caches and the sanitizer's lazy set-up.

@@ -434,6 +434,7 @@ fn measure(
         let meta = VideoMeta {
             title: r.title.clone(),
             source: VideoSource::File(format!("{}.wav", r.name)),
+            chapters: Vec::new(),
         };
         let aids = Aids {
             dictionary: dictionaries

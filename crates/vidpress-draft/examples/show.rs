@@ -38,6 +38,7 @@ fn main() {
     let meta = VideoMeta {
         title,
         source: VideoSource::File(name),
+        chapters: Vec::new(),
     };
     let model = embeddings.then(|| {
         let models = std::env::var_os("VIDPRESS_MODELS_DIR")

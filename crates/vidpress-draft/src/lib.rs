@@ -8,6 +8,7 @@
 //! covers and pull quotes, and renders Markdown and sanitized HTML. Transcript text is always
 //! data: it is escaped, never interpreted as Markdown or HTML.
 
+mod chapters;
 mod clean;
 mod doc;
 mod lang;
@@ -22,8 +23,8 @@ use vidpress_core::Transcript;
 
 pub use render::render_html;
 pub use vidpress_core::{
-    Chapter, Draft, MediaUrl, Paragraph, PullQuote, ReviewMark, Section, Slug, VideoMeta,
-    VideoSource,
+    Chapter, Draft, MediaUrl, Paragraph, PullQuote, ReviewMark, Section, Slug, VideoChapter,
+    VideoMeta, VideoSource,
 };
 
 /// Whisper's confidence below which a word is marked for review.
@@ -102,7 +103,12 @@ pub fn format_with(
     let limits = structure::Limits {
         max_sections: options.max_sections.max(1),
     };
-    let layout = structure::layout(&doc, limits, vectors.as_deref());
+    // Where the video declares its own chapters, the post follows them.
+    let chapter_starts = chapters::chapter_starts(&doc, &video.chapters, limits.max_sections);
+    let layout = match &chapter_starts {
+        Some(starts) => structure::layout_at(&doc, starts.iter().map(|c| c.sentence).collect()),
+        None => structure::layout(&doc, limits, vectors.as_deref()),
+    };
     let ranges: Vec<std::ops::Range<usize>> = layout
         .iter()
         .filter_map(|paragraphs| Some(paragraphs.first()?.start..paragraphs.last()?.end))
@@ -124,7 +130,14 @@ pub fn format_with(
     } else {
         own_title
     };
-    let summary = summary::summarise(&doc, &ranges, &own_title, counts, embedded.as_ref());
+    // A chapter's own title heads its section; a placeholder ("Chapter 3") gives way to a
+    // heading from the section's words.
+    let given: Vec<Option<String>> = chapter_starts
+        .iter()
+        .flatten()
+        .map(|c| c.heading.clone())
+        .collect();
+    let summary = summary::summarise(&doc, &ranges, &given, &own_title, counts, embedded.as_ref());
 
     let sentence_text = |range: std::ops::Range<usize>| {
         doc.sentences[range]

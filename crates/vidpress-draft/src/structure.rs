@@ -61,11 +61,29 @@ pub(crate) fn layout(
         return Vec::new();
     }
     let thresholds = PauseThresholds::new(doc);
-    let mut starts = section_starts(doc, limits, &thresholds, embeddings);
+    let starts = section_starts(doc, limits, &thresholds, embeddings);
+    sections_at(doc, starts, &thresholds)
+}
+
+/// Sentence ranges of sections that open at `starts` (ascending, the first 0), each a list of
+/// paragraphs at the pauses inside it.
+pub(crate) fn layout_at(doc: &Doc, starts: Vec<usize>) -> Vec<Vec<Range<usize>>> {
+    if doc.sentences.is_empty() {
+        return Vec::new();
+    }
+    sections_at(doc, starts, &PauseThresholds::new(doc))
+}
+
+fn sections_at(
+    doc: &Doc,
+    mut starts: Vec<usize>,
+    thresholds: &PauseThresholds,
+) -> Vec<Vec<Range<usize>>> {
+    let n = doc.sentences.len();
     starts.push(n);
     starts
         .windows(2)
-        .map(|w| paragraphs(doc, w[0]..w[1], &thresholds))
+        .map(|w| paragraphs(doc, w[0]..w[1], thresholds))
         .collect()
 }
 

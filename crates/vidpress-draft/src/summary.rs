@@ -53,6 +53,7 @@ pub(crate) struct Embedded<'a> {
 pub(crate) fn summarise(
     doc: &Doc,
     sections: &[Range<usize>],
+    given: &[Option<String>],
     title: &str,
     counts: Counts,
     embedded: Option<&Embedded<'_>>,
@@ -62,7 +63,14 @@ pub(crate) fn summarise(
         .split_whitespace()
         .map(|w| doc.lang.stem(&crate::text::core(w)))
         .collect();
-    let (headings, topics) = headings(doc, sections, &weights, embedded);
+    let (mut headings, mut topics) = headings(doc, sections, &weights, embedded);
+    // A heading the video gives (a chapter's title) heads its section and is its topic.
+    for ((heading, topic), given) in headings.iter_mut().zip(&mut topics).zip(given) {
+        if let Some(given) = given {
+            heading.clone_from(given);
+            *topic = in_sentence(doc, &weights, given);
+        }
+    }
     let tags = tags(doc, sections, &weights, &topics, counts.max_tags);
     let vectors = SentenceVectors::new(doc);
     // One section's "topic" is only its best phrase, which says too little to open a post with.
@@ -465,6 +473,40 @@ fn headings(
         topics.push(text);
     }
     (headings, topics)
+}
+
+/// A heading as it reads inside a sentence ("This video covers …"): its first word lowercase,
+/// unless the transcript writes that word (or another of its stem) capitalised inside its
+/// sentences (a name, a German noun) or, where it never says it, the language capitalises its
+/// nouns.
+fn in_sentence(doc: &Doc, w: &SectionWeights, heading: &str) -> String {
+    let Some(first) = heading.split_whitespace().next() else {
+        return String::new();
+    };
+    let mut chars = first.chars();
+    // A word in capitals throughout ("DIY") or in lowercase ("iPhone") stays as it is.
+    if !chars.next().is_some_and(char::is_uppercase) || chars.any(char::is_uppercase) {
+        return heading.to_owned();
+    }
+    let core = crate::text::core(first);
+    let stem = doc.lang.stem(&core);
+    let written = w
+        .stems
+        .iter()
+        .position(|s| *s == stem)
+        .and_then(|t| doc.display.get(t));
+    let keep = match written {
+        Some(form) => form.chars().next().is_some_and(char::is_uppercase),
+        None => doc.lang.code == "de" && !doc.lang.is_stop(&core),
+    };
+    if keep {
+        return heading.to_owned();
+    }
+    let mut chars = heading.chars();
+    chars
+        .next()
+        .map(|c| c.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// Candidates best first; among equals, the one said first (candidates are counted in a hash

@@ -68,6 +68,7 @@ fn file_meta(s: &Script, title: &str) -> VideoMeta {
     VideoMeta {
         title: title.to_owned(),
         source: VideoSource::File(format!("{}.wav", s.name)),
+        chapters: Vec::new(),
     }
 }
 
@@ -436,6 +437,7 @@ fn unsure_and_misspelled_words_are_marked_for_review_with_their_confidence() {
     let meta = VideoMeta {
         title: "Bread".into(),
         source: VideoSource::File("bread.mp4".into()),
+        chapters: Vec::new(),
     };
     let plain = format(&t, &meta, &DraftOptions::default());
     let marked: Vec<(&str, u8, bool, bool)> = plain

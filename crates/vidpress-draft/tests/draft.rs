@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use vidpress_core::{Segment, Transcript, VideoId, Word};
-use vidpress_draft::{Draft, DraftOptions, MediaUrl, VideoMeta, VideoSource, format};
+use vidpress_draft::{Draft, DraftOptions, MediaUrl, VideoChapter, VideoMeta, VideoSource, format};
 
 const SETUP: &str = "scripts/make-draft-fixtures.sh";
 
@@ -54,6 +54,7 @@ fn youtube(title: &str) -> VideoMeta {
     VideoMeta {
         title: title.into(),
         source: VideoSource::Youtube(VideoId::parse("dQw4w9WgXcQ").unwrap()),
+        chapters: Vec::new(),
     }
 }
 
@@ -314,6 +315,121 @@ fn chapters_and_watch_links_point_into_the_video() {
     assert!(d.markdown.contains("## Chapters"));
 }
 
+fn chapter(start_ms: u64, title: &str) -> VideoChapter {
+    VideoChapter {
+        start_ms,
+        title: title.into(),
+    }
+}
+
+#[test]
+fn the_videos_own_chapters_make_the_sections_and_name_them() {
+    let t = real("three-topics");
+    let truth = truth("three-topics");
+    // Where each topic starts, with the marks set a little off, as creators set them.
+    let topic_start = |topic: &str| truth.iter().find(|p| p.0 == topic).unwrap().1;
+    let chapters = vec![
+        chapter(0, "1. Baking sourdough at home"),
+        chapter(
+            topic_start("bicycle maintenance") - 600,
+            "2. Looking after a bicycle",
+        ),
+        chapter(topic_start("stargazing") + 400, "3. Chapter 3"),
+        chapter(topic_start("stargazing") + 900, "3. Watching the night sky"),
+        // After the last words: opens nothing.
+        chapter(t.duration_ms() + 5_000, "Thanks for watching"),
+    ];
+    let meta = VideoMeta {
+        chapters,
+        ..youtube("Bread, bikes and stars")
+    };
+    let d = format(&t, &meta, &DraftOptions::default());
+    let headings: Vec<&str> = d.sections.iter().map(|s| s.heading.as_str()).collect();
+    assert_eq!(
+        headings,
+        [
+            "Baking sourdough at home",
+            "Looking after a bicycle",
+            "Watching the night sky"
+        ]
+    );
+    for (section, topic) in d.sections[1..]
+        .iter()
+        .zip(["bicycle maintenance", "stargazing"])
+    {
+        assert!(
+            section.start_ms.abs_diff(topic_start(topic)) < 1000,
+            "the `{topic}` section starts at {} ms, the topic at {} ms",
+            section.start_ms,
+            topic_start(topic)
+        );
+    }
+    let titles: Vec<&str> = d.chapters.iter().map(|c| c.title.as_str()).collect();
+    assert_eq!(titles, headings);
+    assert!(d.markdown.contains("## Looking after a bicycle"));
+    assert_no_content_word_lost(&t, &d);
+    // The chapters are the topics the intro names, and the title when the video has none.
+    assert!(
+        d.intro.starts_with(
+            "This video covers baking sourdough at home, looking after a bicycle and watching \
+             the night sky."
+        ),
+        "{}",
+        d.intro
+    );
+    let untitled = format(
+        &t,
+        &VideoMeta {
+            title: String::new(),
+            ..meta.clone()
+        },
+        &DraftOptions::default(),
+    );
+    assert_eq!(
+        untitled.title,
+        "Baking sourdough at home and looking after a bicycle"
+    );
+
+    // A placeholder title gives way to a heading from the section's words.
+    let meta = VideoMeta {
+        chapters: vec![
+            chapter(0, "Chapter 1"),
+            chapter(topic_start("bicycle maintenance"), "Chapter 2"),
+            chapter(topic_start("stargazing"), "Chapter 3"),
+        ],
+        ..youtube("Bread, bikes and stars")
+    };
+    let d = format(&t, &meta, &DraftOptions::default());
+    assert_eq!(d.sections.len(), 3);
+    for s in &d.sections {
+        assert!(
+            !s.heading.is_empty() && !s.heading.starts_with("Chapter"),
+            "{:?}",
+            s.heading
+        );
+    }
+    assert_eq!(d.sections[0].heading, "Sourdough bread");
+    assert_headings_distinct(&d);
+
+    // One chapter divides nothing, and more chapters than the post may have sections are left
+    // to the words: the draft is then the one made without chapters.
+    let plain = format(&t, &youtube("Talk"), &DraftOptions::default());
+    let one = VideoMeta {
+        chapters: vec![chapter(0, "Everything")],
+        ..youtube("Talk")
+    };
+    assert_eq!(format(&t, &one, &DraftOptions::default()), plain);
+    let few = DraftOptions {
+        max_sections: 2,
+        ..DraftOptions::default()
+    };
+    let many = VideoMeta {
+        chapters: meta.chapters.clone(),
+        ..youtube("Talk")
+    };
+    assert_eq!(format(&t, &many, &few), format(&t, &youtube("Talk"), &few));
+}
+
 /// Words said one after another at 70 ms a letter from `start_ms`, as Whisper stamps speech it
 /// times well; returns them and when the last one ends.
 fn timed_words(text: &str, start_ms: u64) -> (Vec<Word>, u64) {
@@ -417,6 +533,7 @@ fn other_sources_get_links_or_nothing_but_never_an_iframe() {
     let link = VideoMeta {
         title: "Talk".into(),
         source: VideoSource::Link(MediaUrl::parse("https://example.org/talk.mp4").unwrap()),
+        chapters: Vec::new(),
     };
     let d = format(&t, &link, &DraftOptions::default());
     assert!(!d.html.contains("<iframe"));
@@ -428,6 +545,7 @@ fn other_sources_get_links_or_nothing_but_never_an_iframe() {
     let file = VideoMeta {
         title: "Talk".into(),
         source: VideoSource::File("talk.mp4".into()),
+        chapters: Vec::new(),
     };
     let d = format(&t, &file, &DraftOptions::default());
     assert!(

@@ -55,6 +55,7 @@ fn main() {
     let meta = VideoMeta {
         title: String::new(),
         source: VideoSource::File("talk.mp4".into()),
+        chapters: Vec::new(),
     };
     let options = DraftOptions::default();
     let aids = Aids {

@@ -134,6 +134,7 @@ fn meta() -> VideoMeta {
     VideoMeta {
         title: String::new(),
         source: VideoSource::File("talk.mp4".into()),
+        chapters: Vec::new(),
     }
 }
 

@@ -10,6 +10,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use support::{CLIP_SECONDS, Media, SPEECH_START, ffmpeg_cli, onset, rms};
+use vidpress_core::VideoChapter;
 use vidpress_media::{
     AudioDecoder, AudioError, DecodeOptions, decode_audio, decode_audio_chunks, decode_audio_with,
     probe_audio,
@@ -313,6 +314,60 @@ fn file_names_are_not_read_as_ffmpeg_protocols() {
     assert!(relative.to_str().unwrap().starts_with("http:"));
     let samples = decode_audio(&relative, |_| {}).unwrap();
     assert!((samples.len() as f64 / 16_000.0 - CLIP_SECONDS).abs() <= TOLERANCE_SECONDS);
+}
+
+#[test]
+fn a_containers_chapters_are_read_and_a_site_list_beside_it_comes_first() {
+    let media = Media::new();
+    let metadata = media.text(
+        "chapters.txt",
+        ";FFMETADATA1\n\
+         [CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=3000\ntitle=Fixing a dripping tap\n\
+         [CHAPTER]\nTIMEBASE=1/10\nSTART=30\nEND=55\ntitle=Oiling a hinge\n\
+         [CHAPTER]\nTIMEBASE=1/1000\nSTART=5500\nEND=8000\n",
+    );
+    let chapter = |start_ms: u64, title: &str| VideoChapter {
+        start_ms,
+        title: title.into(),
+    };
+    let expected = vec![
+        chapter(0, "Fixing a dripping tap"),
+        chapter(3000, "Oiling a hinge"),
+        chapter(5500, ""),
+    ];
+    for (name, codec) in [("chapters.mkv", "flac"), ("chapters.mp4", "aac")] {
+        let path = media.encode(
+            name,
+            None,
+            &[
+                "-i",
+                metadata.to_str().unwrap(),
+                "-map",
+                "0:a",
+                "-map_chapters",
+                "1",
+                "-c:a",
+                codec,
+            ],
+        );
+        assert_eq!(vidpress_media::media_chapters(&path), expected, "{name}");
+        assert_eq!(vidpress_media::video_chapters(&path), expected, "{name}");
+    }
+    let plain = media.encode("plain.mkv", None, &["-c:a", "flac"]);
+    assert_eq!(vidpress_media::media_chapters(&plain), vec![]);
+    assert_eq!(vidpress_media::video_chapters(&plain), vec![]);
+    let text = media.text("notes.mp4", "not media at all\n");
+    assert_eq!(vidpress_media::media_chapters(&text), vec![]);
+    // The list a site gave when the video was fetched, kept beside the file, comes first.
+    let listed = vec![chapter(0, "Intro"), chapter(4000, "The hinge")];
+    media.text(
+        "chapters.chapters.json",
+        &serde_json::to_string(&listed).unwrap(),
+    );
+    assert_eq!(
+        vidpress_media::video_chapters(&media.path("chapters.mkv")),
+        listed
+    );
 }
 
 #[test]

@@ -343,9 +343,13 @@ impl Pipeline {
                 })
                 .await?
                 .map_err(fetch_error)?;
-                if self.wants_frames(&fetched.path).await {
-                    self.fetch_frames(&ctx, &url, &dir).await?;
-                }
+                // The job's last word says what was fetched, not the last download's progress.
+                let done = if self.wants_frames(&fetched.path).await {
+                    self.fetch_frames(&ctx, &url, &dir).await?
+                } else {
+                    "downloaded".to_owned()
+                };
+                ctx.progress(100, &done).await?;
                 (fetched.path, fetched.title)
             }
         };
@@ -377,20 +381,28 @@ impl Pipeline {
     }
 
     /// Downloads a small copy of the video's pictures beside its sound, for the header's
-    /// keyframe. Fails only when the job is stopped: without the pictures the header is a
-    /// title card.
-    async fn fetch_frames(&self, ctx: &JobContext, url: &str, dir: &Path) -> Result<(), JobError> {
+    /// keyframe, and says how that went. Fails only when the job is stopped: without the
+    /// pictures the header is a title card.
+    async fn fetch_frames(
+        &self,
+        ctx: &JobContext,
+        url: &str,
+        dir: &Path,
+    ) -> Result<String, JobError> {
         let fetched = download(ctx, "downloading pictures for the header", |report| {
             vidpress_media::fetch_frames(url, dir, "source", &self.config.fetch, report)
         })
         .await?;
-        match fetched {
-            Ok(path) => info!(path = %path.display(), "pictures for the header image downloaded"),
-            Err(e) => {
-                warn!(error = %e, "no pictures for the header image: it will be a title card")
+        Ok(match fetched {
+            Ok(path) => {
+                info!(path = %path.display(), "pictures for the header image downloaded");
+                "downloaded, with pictures for the header".to_owned()
             }
-        }
-        Ok(())
+            Err(e) => {
+                warn!(error = %e, "no pictures for the header image: it will be a title card");
+                format!("downloaded; no pictures for the header, it will be a title card ({e})")
+            }
+        })
     }
 
     async fn engine(&self) -> Result<Arc<Engine>, JobError> {
@@ -518,10 +530,19 @@ impl Pipeline {
             let draft = tokio::task::spawn_blocking(move || {
                 // A placeholder title gives way to the one the file carries; with neither, the
                 // draft makes one from its topics.
+                let media = media.as_deref().map(Path::new);
                 let title = given
-                    .or_else(|| media.and_then(|m| vidpress_media::media_title(Path::new(&m))))
+                    .or_else(|| media.and_then(vidpress_media::media_title))
                     .unwrap_or_default();
-                let meta = VideoMeta { title, source };
+                // The sections follow the chapters the site listed or the file declares.
+                let chapters = media
+                    .map(vidpress_media::video_chapters)
+                    .unwrap_or_default();
+                let meta = VideoMeta {
+                    title,
+                    source,
+                    chapters,
+                };
                 let dictionary = dictionaries.for_language(transcript.language());
                 let aids = Aids {
                     embedder: embedder.as_deref().map(|e| e as &dyn Embedder),

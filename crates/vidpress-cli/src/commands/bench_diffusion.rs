@@ -43,11 +43,16 @@ fn parse_decoder(s: &str) -> Result<DecoderChoice, String> {
 
 pub async fn run(config: &crate::config::Config, args: &DiffusionBenchArgs) -> anyhow::Result<()> {
     let tiny = args.model.is_none() && args.shapes == "tiny";
-    let scratch = tempfile::tempdir().context("Failed to create a scratch directory")?;
-    let dir = match &args.model {
-        Some(dir) => dir.clone(),
-        None if tiny => scratch.path().join("sd-turbo-tiny"),
-        None => config.data_dir.join("bench").join("diffusion-sd-turbo"),
+    // Tiny weights are written anew each run, into a folder that goes with it.
+    let scratch = if tiny {
+        Some(tempfile::tempdir().context("Failed to create a scratch directory")?)
+    } else {
+        None
+    };
+    let dir = match (&args.model, &scratch) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(scratch)) => scratch.path().join("sd-turbo-tiny"),
+        (None, None) => config.data_dir.join("bench").join("diffusion-sd-turbo"),
     };
     if args.model.is_none() && diffusion::Layout::find(&dir).is_err() {
         let started = Instant::now();

@@ -15,6 +15,7 @@ use tokio::process::Command;
 
 pub use error::FetchError;
 
+use vidpress_core::VideoChapter;
 use vidpress_core::net::AddressPolicy;
 
 use crate::audio;
@@ -119,6 +120,7 @@ pub struct FetchProgress {
 const PROGRESS_TAG: &str = "vidpress-progress";
 const FILE_TAG: &str = "vidpress-file";
 const TITLE_TAG: &str = "vidpress-title";
+const CHAPTERS_TAG: &str = "vidpress-chapters";
 
 /// How many lines of yt-dlp's stderr are kept for error messages.
 const STDERR_TAIL: usize = 20;
@@ -131,6 +133,9 @@ pub struct Fetched {
     /// The video's title from the site's metadata (YouTube's title, a page's `og:title`);
     /// `None` when the site gives none, or only the name of the file a link points at.
     pub title: Option<String>,
+    /// The chapters the site lists (YouTube's chapters, a page's schema.org `Clip`s); also
+    /// kept beside the file, where [`video_chapters`] finds them.
+    pub chapters: Vec<VideoChapter>,
 }
 
 /// Downloads the audio of the video at `url` into `out_dir` as `file_stem.<ext>` (the
@@ -293,6 +298,7 @@ async fn download(
     let (mut stdout_open, mut stderr_open) = (true, true);
     let mut downloaded: Option<PathBuf> = None;
     let mut title: Option<String> = None;
+    let mut chapters: Vec<VideoChapter> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
     let mut tail: VecDeque<String> = VecDeque::with_capacity(STDERR_TAIL);
     let (mut filtered_out, mut too_large) = (false, false);
@@ -316,6 +322,8 @@ async fn download(
                         downloaded = Some(PathBuf::from(rest.trim_start()));
                     } else if let Some(rest) = line.strip_prefix(TITLE_TAG) {
                         title = site_title(rest, url);
+                    } else if let Some(rest) = line.strip_prefix(CHAPTERS_TAG) {
+                        chapters = site_chapters(rest);
                     } else if line.contains("does not pass filter") {
                         filtered_out = true;
                     } else if line.contains("larger than max-filesize") {
@@ -466,7 +474,16 @@ async fn download(
             if let Some(thumbnail) = thumbnail_of(&path) {
                 cleanup.keep(&thumbnail);
             }
-            Ok(Fetched { path, title })
+            if !chapters.is_empty()
+                && let Some(listed) = keep_chapters(&path, &chapters).await
+            {
+                cleanup.keep(&listed);
+            }
+            Ok(Fetched {
+                path,
+                title,
+                chapters,
+            })
         }
         Probed::Audio(Err(reason)) => Err(FetchError::NotMedia {
             url: url.to_string(),
@@ -475,7 +492,11 @@ async fn download(
         Probed::Pictures(true) => {
             tracing::debug!(path = %path.display(), "fetched the pictures");
             cleanup.keep(&path);
-            Ok(Fetched { path, title })
+            Ok(Fetched {
+                path,
+                title,
+                chapters,
+            })
         }
         Probed::Pictures(false) => Err(FetchError::NoPictures {
             url: url.to_string(),
@@ -488,6 +509,59 @@ enum Probed {
     Audio(Result<audio::AudioInfo, audio::AudioError>),
     /// Whether it has a video stream.
     Pictures(bool),
+}
+
+/// Writes the site's chapters beside the media file (`<stem>.chapters.json`) and answers its
+/// path. A file that cannot be written costs only the chapters: the draft then finds its
+/// sections itself.
+async fn keep_chapters(media: &Path, chapters: &[VideoChapter]) -> Option<PathBuf> {
+    let stem = media.file_stem()?.to_str()?;
+    let path = media.with_file_name(format!("{stem}{CHAPTERS_SUFFIX}.json"));
+    let written = match serde_json::to_vec(chapters) {
+        Ok(json) => tokio::fs::write(&path, json).await,
+        Err(e) => Err(std::io::Error::other(e)),
+    };
+    match written {
+        Ok(()) => Some(path),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "the video's chapters were not kept");
+            None
+        }
+    }
+}
+
+/// The chapters of the video whose media file is `media`: those the site listed when it was
+/// fetched, else those the file's container declares; empty when neither gives any.
+pub fn video_chapters(media: &Path) -> Vec<VideoChapter> {
+    let listed = companion(media, CHAPTERS_SUFFIX)
+        .and_then(|path| std::fs::read(path).ok())
+        .and_then(|json| serde_json::from_slice::<Vec<VideoChapter>>(&json).ok())
+        .filter(|chapters| !chapters.is_empty());
+    listed.unwrap_or_else(|| crate::tags::media_chapters(media))
+}
+
+/// The chapter list yt-dlp printed as JSON (`[{"title": …, "start_time": seconds, …}]`), in
+/// time order; empty when the site lists none (`NA`, `null`) or the list is unreadable.
+fn site_chapters(printed: &str) -> Vec<VideoChapter> {
+    #[derive(serde::Deserialize)]
+    struct Listed {
+        #[serde(default)]
+        title: Option<String>,
+        start_time: f64,
+    }
+    let Ok(listed) = serde_json::from_str::<Vec<Listed>>(printed.trim()) else {
+        return Vec::new();
+    };
+    let mut chapters: Vec<VideoChapter> = listed
+        .into_iter()
+        .filter(|c| c.start_time.is_finite() && c.start_time >= 0.0)
+        .map(|c| VideoChapter {
+            start_ms: (c.start_time * 1000.0).round() as u64,
+            title: c.title.unwrap_or_default().trim().to_owned(),
+        })
+        .collect();
+    chapters.sort_by_key(|c| c.start_ms);
+    chapters
 }
 
 /// The thumbnail a fetch kept beside the media file `media` (`<stem>.thumb.<ext>`), if any.
@@ -518,6 +592,8 @@ fn companion(media: &Path, suffix: &str) -> Option<PathBuf> {
 const THUMBNAIL_SUFFIX: &str = ".thumb";
 /// And the pictures' name: `<stem>.frames.<ext>`.
 const FRAMES_SUFFIX: &str = ".frames";
+/// And the site's chapter list: `<stem>.chapters.json`.
+const CHAPTERS_SUFFIX: &str = ".chapters";
 
 /// Whether a file name is one of yt-dlp's unfinished downloads.
 fn is_partial(name: &str) -> bool {
@@ -624,6 +700,8 @@ fn ytdlp_args(
         "download:vidpress-progress %(progress.status)s %(progress.downloaded_bytes)s %(progress.total_bytes)s %(progress.total_bytes_estimate)s %(progress.eta)s %(progress.speed)s",
         "--print",
         "after_move:vidpress-title %(title)s",
+        "--print",
+        "after_move:vidpress-chapters %(chapters)j",
         "--print",
         "after_move:vidpress-file %(filepath)s",
     ]
@@ -794,6 +872,31 @@ impl Drop for Cleanup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn site_chapters_are_read_from_yt_dlp_json() {
+        let printed = r#" [{"title": "Painting a wall", "start_time": 61.5, "end_time": 90},
+            {"title": " Fixing a tap ", "start_time": 0, "end_time": 61.5},
+            {"start_time": 90.0004, "end_time": 100}]"#;
+        let chapter = |start_ms: u64, title: &str| VideoChapter {
+            start_ms,
+            title: title.into(),
+        };
+        assert_eq!(
+            site_chapters(printed),
+            vec![
+                chapter(0, "Fixing a tap"),
+                chapter(61_500, "Painting a wall"),
+                chapter(90_000, ""),
+            ]
+        );
+        assert_eq!(site_chapters(" NA"), vec![]);
+        assert_eq!(site_chapters(" null"), vec![]);
+        assert_eq!(
+            site_chapters(r#" [{"title": "x", "start_time": -1}]"#),
+            vec![]
+        );
+    }
 
     #[test]
     fn a_site_title_is_kept_and_a_file_name_is_not() {
