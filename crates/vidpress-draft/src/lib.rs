@@ -1,9 +1,10 @@
 //! Transcript → structured blog post, deterministically, with no network and no IO.
 //!
-//! [`format`] cleans the spoken words (fillers, stutters, false starts, Whisper's noise tags and
-//! repeated lines) in the transcript's language, splits them into sentences, finds sections at
-//! topic shifts (spoken discourse cues, long pauses, lexical cohesion and, through
-//! [`format_with_embeddings`], sentence embeddings) and paragraphs at pauses, then picks headings
+//! [`format()`] cleans the spoken words (fillers, stutters, false starts, Whisper's noise tags and
+//! repeated lines) in the transcript's language, splits them into sentences, follows the video's
+//! own chapters when it declares them and otherwise finds sections at topic shifts (spoken
+//! discourse cues, long pauses, lexical cohesion and, through [`format_with`], sentence
+//! embeddings), and paragraphs at pauses, then takes the chapter titles as headings or picks them
 //! among each section's candidate phrases, keyphrase tags, an intro that says what the video
 //! covers and pull quotes, and renders Markdown and sanitized HTML. Transcript text is always
 //! data: it is escaped, never interpreted as Markdown or HTML.
@@ -30,7 +31,7 @@ pub use vidpress_core::{
 /// Whisper's confidence below which a word is marked for review.
 pub const REVIEW_CONFIDENCE: f32 = 0.5;
 
-/// Tuning for [`format`]. The defaults suit talks from a minute to a few hours.
+/// Tuning for [`format()`]. The defaults suit talks from a minute to a few hours.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DraftOptions {
     /// At most this many sections, however long the video.
@@ -82,7 +83,7 @@ pub fn format(transcript: &Transcript, video: &VideoMeta, options: &DraftOptions
     format_with(transcript, video, options, &Aids::default())
 }
 
-/// Like [`format`], with sentence embeddings joining the words in finding topic changes and
+/// Like [`format()`], with sentence embeddings joining the words in finding topic changes and
 /// choosing headings (when the model covers the transcript's language), and a dictionary
 /// marking words for review.
 pub fn format_with(
