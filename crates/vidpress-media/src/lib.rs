@@ -2,7 +2,8 @@
 //! copy of its pictures for the header image ([`fetch_frames`]), decoding any container and
 //! codec FFmpeg knows into 16 kHz mono `f32` samples ([`decode_audio`],
 //! [`decode_audio_chunks`], [`AudioDecoder`]), the title and chapters a file carries
-//! ([`media_title`], [`media_chapters`]), and video frames and thumbnails as RGB pictures for header images ([`frames`]). This crate knows
+//! ([`media_title`], [`media_chapters`]; with a site's chapter list, [`video_chapters`]), and
+//! video frames and thumbnails as RGB pictures for header images ([`frames`]). This crate knows
 //! nothing about Whisper.
 
 pub mod audio;
